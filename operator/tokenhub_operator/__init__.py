@@ -1,0 +1,1 @@
+"""The TokenHub operator: reconciles Provider, Model, RoutingPolicy and ApiKey resources into the store."""
