@@ -35,7 +35,7 @@ class Source:
     index: int | None = None
 
     def __str__(self) -> str:
-        return self.origin if self.index is None else f"{self.origin}#{self.index}"
+        return self.origin if self.index is None else f"{self.origin} (document {self.index + 1})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,0 +1,37 @@
+"""Liveness and readiness, kept apart on purpose.
+
+``/livez`` answers 200 while the process runs: restarting a pod never fixes missing configuration, so liveness
+must not depend on it (the older system's combined health check crash-looped fresh installs). ``/readyz``
+answers 200 only once a config snapshot is loaded and while the replica is not draining.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from gateway.api import responses
+
+from gateway.serving import runtime as runtime_mod
+
+router = APIRouter()
+
+
+@router.get("/livez", include_in_schema=False)
+async def livez() -> Response:
+    return responses.json({"status": "ok"})
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz(request: Request) -> Response:
+    runtime: runtime_mod.Runtime = request.app.state.runtime
+    snapshot = runtime.config.current
+    body = {
+        "status": "ready" if runtime.ready else "not ready",
+        "draining": runtime.draining,
+        "config_revision": snapshot.revision if snapshot else None,
+        "routable_models": snapshot.routable_models if snapshot else 0,
+    }
+    if not runtime.ready:
+        body["reason"] = "draining" if runtime.draining else "no configuration loaded yet"
+    return responses.json(body, 200 if runtime.ready else 503)

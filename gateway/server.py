@@ -1,0 +1,86 @@
+"""Run one gateway process: database (embedded or given), migrations, optional folder apply, HTTP server, drain.
+
+Shutdown on SIGTERM/SIGINT: readiness turns false at once, new connections are still accepted for
+``drain_delay_s`` (so a load balancer can notice), then the listener closes, in-flight requests and streams get
+up to ``drain_timeout_s`` to finish, background work flushes, and the process exits 0. uvicorn's own handler would
+re-raise the signal after a clean shutdown and turn a clean exit into "killed by SIGTERM"; ours does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Generator
+
+import uvicorn
+
+from gateway import app as app_mod
+from gateway import settings as settings_mod
+from gateway import standalone
+from gateway.serving import runtime as runtime_mod
+from gateway.store import embedded, migrate
+
+log = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, runtime: runtime_mod.Runtime, drain_delay_s: float) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+        self._drain_delay_s = drain_delay_s
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self) -> None:
+        if self._runtime.draining:
+            self.force_exit = True  # a second signal: stop waiting
+            return
+        self._runtime.begin_drain()
+        asyncio.get_running_loop().call_later(self._drain_delay_s, setattr, self, "should_exit", True)
+
+
+async def serve(settings: settings_mod.Settings) -> int:
+    pg = None
+    url = settings.database_url
+    if url is None:
+        pg = embedded.start(settings.data_dir)
+        url = pg.url
+        log.info("using the embedded Postgres in %s", settings.data_dir)
+    try:
+        await migrate.migrate(url)
+        password = settings.vault_password
+        if settings.config_path is not None:
+            password = standalone.vault_password(settings)
+            report = await standalone.apply_path(url, settings.config_path, settings, prune=True)
+            log.info("applied %s: %s", settings.config_path, report.result.changes.summary())
+            for line in report.unresolved:
+                log.warning("%s", line)
+        runtime = app_mod.create_runtime(settings, url, password)
+        config = uvicorn.Config(
+            app_mod.create_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        )
+        server = DrainingServer(config, runtime, settings.drain_delay_s)
+        await server.serve()
+        return 0
+    finally:
+        if pg is not None:
+            pg.stop()

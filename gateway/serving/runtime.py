@@ -1,0 +1,60 @@
+"""The long-lived state of one gateway replica: configuration, readiness, metrics, background tasks.
+
+Built by ``app.create_app`` and kept on ``app.state``; nothing here is module-level, so tests can run several
+replicas in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from gateway.observability import metrics as metrics_mod
+from gateway.serving import config_source
+from gateway.store import listener as listener_mod
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self, database_url: str, vault_password: str | None, metrics: metrics_mod.Metrics, poll_interval_s: float
+    ) -> None:
+        self.database_url = database_url
+        self.metrics = metrics
+        self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
+        self._poll_interval_s = poll_interval_s
+        self.draining = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listener: listener_mod.RevisionListener | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.config.current is not None and not self.draining
+
+    def begin_drain(self) -> None:
+        """Stop reporting ready; in-flight work continues until the server's drain timeout."""
+        if not self.draining:
+            log.info("draining: readiness is now false")
+        self.draining = True
+        self.metrics.ready.set(0)
+
+    async def start(self) -> None:
+        snapshot = await self.config.reload()
+        self.listener = listener_mod.RevisionListener(
+            self.database_url,
+            self.config.on_revision,
+            known_revision=snapshot.revision,
+            poll_interval=self._poll_interval_s,
+        )
+        self._tasks.append(asyncio.create_task(self.listener.run(), name="config-listener"))
+        self.metrics.ready.set(1)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,90 @@
+"""Process settings, read from the environment in exactly one place.
+
+Every other module receives its values as arguments. An invalid value stops the process at start with a message
+naming the variable — never a silent fallback to a default (the older system's habit that hid typos).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from collections.abc import Mapping
+
+PREFIX = "TOKENHUB_"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be >= {minimum}, got {raw!r}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str) -> pathlib.Path | None:
+    raw = env.get(PREFIX + name)
+    return pathlib.Path(raw) if raw else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: pathlib.Path = pathlib.Path(".tokenhub")
+    config_path: pathlib.Path | None = None
+    secrets_dir: pathlib.Path | None = None
+    vault_password: str | None = None
+    admin_token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "info"
+    drain_timeout_s: float = 30.0
+    drain_delay_s: float = 0.0
+    config_poll_interval_s: float = 5.0
+    # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
+    secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def resolved_secrets_dir(self) -> pathlib.Path:
+        return self.secrets_dir or self.data_dir / "secrets"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        password = env.get(PREFIX + "VAULT_PASSWORD") or None
+        password_file = _path(env, "VAULT_PASSWORD_FILE")
+        if password is None and password_file is not None:
+            try:
+                password = password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(f"{PREFIX}VAULT_PASSWORD_FILE cannot be read: {exc}") from exc
+        level = env.get(PREFIX + "LOG_LEVEL", "info").lower()
+        if level not in ("debug", "info", "warning", "error"):
+            raise SettingsError(f"{PREFIX}LOG_LEVEL must be debug, info, warning or error, got {level!r}")
+        port = _number(env, "PORT", 8080, minimum=0)
+        if port != int(port) or port > 65535:
+            raise SettingsError(f"{PREFIX}PORT must be an integer port, got {port!r}")
+        return cls(
+            database_url=env.get(PREFIX + "DATABASE_URL") or None,
+            data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
+            config_path=_path(env, "CONFIG"),
+            secrets_dir=_path(env, "SECRETS_DIR"),
+            vault_password=password,
+            admin_token=env.get(PREFIX + "ADMIN_TOKEN") or None,
+            host=env.get(PREFIX + "HOST", "127.0.0.1"),
+            port=int(port),
+            log_level=level,
+            drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
+            drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
+            config_poll_interval_s=_number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05),
+            secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
+        )

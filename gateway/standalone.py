@@ -1,0 +1,117 @@
+"""Standalone mode: the manifests of a folder applied to the store through the operator's own path.
+
+Loading a folder runs the same validation, reconciliation and transactional write the operator uses, so a
+folder that works on a laptop works in a cluster. What a cluster keeps in Secrets comes, here, from the
+environment or from files laid out like a mounted Secret:
+
+* ``TOKENHUB_SECRET_<NAME>_<KEY>`` - the Secret's name and key upper-cased, other characters as ``_``
+  (``apiKeySecretRef: {name: openai-credentials, key: apiKey}`` -> ``TOKENHUB_SECRET_OPENAI_CREDENTIALS_APIKEY``);
+* ``<secrets dir>/<name>/<key>`` - ``TOKENHUB_SECRETS_DIR``, by default ``<data dir>/secrets``.
+
+A Provider whose Secret is found nowhere is still stored, and reported as not routable until it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+import re
+import secrets
+from collections.abc import Mapping
+
+from gateway import settings as settings_mod
+from gateway.config import documents, manifests, reconcile, specs
+from gateway.store import config_repo, vault_repo
+
+log = logging.getLogger(__name__)
+OWNER = "manifest"
+
+
+def secret_env_name(name: str, key: str) -> str:
+    return "TOKENHUB_SECRET_" + re.sub(r"[^A-Z0-9]", "_", f"{name}_{key}".upper())
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretSource:
+    env: Mapping[str, str]
+    directory: pathlib.Path
+
+    def resolve(self, ref: specs.SecretKeyRef) -> bytes | None:
+        value = self.env.get(secret_env_name(ref.name, ref.key))
+        if value:
+            return value.encode()
+        path = self.directory / ref.name / ref.key
+        try:
+            return path.read_bytes().strip() or None
+        except OSError:
+            return None
+
+
+def vault_password(settings: settings_mod.Settings) -> str:
+    """The configured password, or a generated one kept (0600) in the data directory for laptop use."""
+    if settings.vault_password:
+        return settings.vault_password
+    path = settings.data_dir / "vault-password"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(password, encoding="utf-8")
+    log.info("generated a vault password in %s (set TOKENHUB_VAULT_PASSWORD in production)", path)
+    return password
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplyReport:
+    result: config_repo.ApplyResult
+    unresolved: tuple[str, ...]
+
+
+def desired_credentials(
+    docs: list[documents.Document], source: SecretSource
+) -> tuple[dict[documents.ObjectRef, bytes], list[str]]:
+    found: dict[documents.ObjectRef, bytes] = {}
+    unresolved: list[str] = []
+    for doc in docs:
+        if isinstance(doc.spec, specs.ProviderSpec) and doc.spec.api_key_secret_ref is not None:
+            ref = doc.spec.api_key_secret_ref
+            value = source.resolve(ref)
+            if value is None:
+                unresolved.append(
+                    f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} not found "
+                    f"(set {secret_env_name(ref.name, ref.key)} or write {source.directory / ref.name / ref.key})"
+                )
+            else:
+                found[doc.ref] = value
+    return found, unresolved
+
+
+async def apply_documents(
+    url: str,
+    docs: list[documents.Document],
+    source: SecretSource,
+    cipher: config_repo.CredentialCipher,
+    *,
+    prune: bool,
+) -> ApplyReport:
+    desired = [reconcile.DesiredObject.of(doc) for doc in docs]
+    credentials, unresolved = desired_credentials(docs, source)
+
+    def planner(current: config_repo.CurrentState) -> reconcile.ChangeSet:
+        changes = reconcile.plan(desired, current.objects, owner=OWNER, prune=prune)
+        others = [ref for ref, stored in current.objects.items() if stored.owner != OWNER]
+        creds = reconcile.plan_credentials(credentials, current.credentials, keep=others)
+        return reconcile.with_credentials(changes, creds)
+
+    result = await config_repo.apply(url, planner, owner=OWNER, cipher=cipher)
+    return ApplyReport(result, tuple(unresolved))
+
+
+async def apply_path(url: str, path: pathlib.Path, settings: settings_mod.Settings, *, prune: bool) -> ApplyReport:
+    """Validate every manifest under ``path`` (raising ``ConfigError`` with all problems) and apply them."""
+    docs = manifests.load(path)
+    cipher = await vault_repo.open_or_create(url, vault_password(settings))
+    source = SecretSource(settings.secret_env, settings.resolved_secrets_dir)
+    return await apply_documents(url, docs, source, cipher, prune=prune)

@@ -1,0 +1,72 @@
+"""Follow ``config_revision``: LISTEN for notifications and poll as a safety net.
+
+NOTIFY is delivered only to connected listeners and never replayed, so a listener that reconnects, or misses a
+notification, would otherwise miss an update forever. This loop therefore also reads the revision every
+``poll_interval`` seconds and right after each (re)connect: a lost notification delays an update by at most one
+interval and never loses it. It uses a dedicated connection: ``notifies()`` must not share one with queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+
+from gateway.store import config_repo
+
+log = logging.getLogger(__name__)
+
+OnRevision = Callable[[int], Awaitable[bool]]
+"""Called with a newer revision; returns False when it could not take it (it is offered again later)."""
+
+
+class RevisionListener:
+    def __init__(
+        self,
+        url: str,
+        on_revision: OnRevision,
+        *,
+        known_revision: int,
+        poll_interval: float = 5.0,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._url = url
+        self._on_revision = on_revision
+        self._known = known_revision
+        self._poll_interval = poll_interval
+        self._retry_delay = retry_delay
+        self.connected = asyncio.Event()
+
+    @property
+    def known_revision(self) -> int:
+        return self._known
+
+    async def _seen(self, revision: int) -> None:
+        if revision > self._known and await self._on_revision(revision):
+            self._known = revision
+
+    async def _follow(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(f"LISTEN {config_repo.CHANNEL}")
+        self.connected.set()
+        await self._seen(await config_repo.current_revision(conn))
+        while True:
+            async for notify in conn.notifies(timeout=self._poll_interval):
+                try:
+                    await self._seen(int(notify.payload))
+                except ValueError:
+                    log.warning("ignoring malformed config notification %r", notify.payload)
+            await self._seen(await config_repo.current_revision(conn))
+
+    async def run(self) -> None:
+        """Run until cancelled; connection failures are logged and retried."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+                    await self._follow(conn)
+            except psycopg.Error as exc:
+                self.connected.clear()
+                log.warning("config listener lost Postgres (%s); retrying in %.1fs", exc, self._retry_delay)
+                await asyncio.sleep(self._retry_delay)
