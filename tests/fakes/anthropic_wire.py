@@ -1,0 +1,106 @@
+"""Anthropic Messages API bodies as the fake sends them: message, SSE event sequence, models, errors.
+
+Stream order: message_start (usage with input tokens, output 1), content_block_start, ping, content_block_delta
+(text_delta or input_json_delta), content_block_stop, message_delta (stop_reason, cumulative output tokens),
+message_stop. Each event is `event: <type>` plus a `data:` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from tests.fakes import faults, replies
+
+
+def sse(payload: Mapping[str, Any]) -> bytes:
+    return b"event: " + str(payload["type"]).encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+
+
+def _tool_block(tool: faults.Fault) -> dict[str, Any]:
+    return {
+        "type": "tool_use",
+        "id": "toolu_fake_1",
+        "name": tool.tool_name,
+        "input": orjson.loads(tool.tool_arguments),
+    }
+
+
+def message(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> dict[str, Any]:
+    if tool is not None:
+        content = [_tool_block(tool)]
+        stop, output = "tool_use", replies.tool_call_tokens(tool.tool_name, tool.tool_arguments)
+    else:
+        text, cut = replies.reply(body)
+        content = [{"type": "text", "text": text}]
+        stop, output = ("max_tokens" if cut else "end_turn"), replies.words(text)
+    return {
+        "id": reply_id,
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", ""),
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": replies.prompt_tokens(body), "output_tokens": output},
+    }
+
+
+def stream_events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> list[bytes]:
+    start = message(body, reply_id, tool)
+    output = start["usage"]["output_tokens"]
+    start.update(content=[], stop_reason=None)
+    start["usage"] = {
+        "input_tokens": start["usage"]["input_tokens"],
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 1,
+    }
+    if tool is not None:
+        block: dict[str, Any] = {**_tool_block(tool), "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in replies.json_pieces(tool.tool_arguments)]
+        stop = "tool_use"
+    else:
+        text, cut = replies.reply(body)
+        block = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in replies.pieces(text)]
+        stop = "max_tokens" if cut else "end_turn"
+    return [
+        sse({"type": "message_start", "message": start}),
+        sse({"type": "content_block_start", "index": 0, "content_block": block}),
+        sse({"type": "ping"}),
+        *(sse({"type": "content_block_delta", "index": 0, "delta": delta}) for delta in deltas),
+        sse({"type": "content_block_stop", "index": 0}),
+        sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": output},
+            }
+        ),
+        sse({"type": "message_stop"}),
+    ]
+
+
+def models(ids: tuple[str, ...]) -> dict[str, Any]:
+    data = [{"type": "model", "id": id_, "display_name": id_, "created_at": "2025-01-01T00:00:00Z"} for id_ in ids]
+    return {"data": data, "has_more": False, "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
+
+
+def error_body(type_: str, message_text: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": type_, "message": message_text}}
+
+
+def error(fault: faults.Fault, *, presented_key: str, prompt: int) -> dict[str, Any]:
+    """Anthropic's error envelope: {"type": "error", "error": {"type", "message"}}."""
+    if fault.error == "rate_limited":
+        return error_body("rate_limit_error", "This request would exceed the rate limit for your organization.")
+    if fault.error == "overloaded":
+        return error_body("overloaded_error", "Overloaded")
+    if fault.error == "unauthorized":
+        return error_body("authentication_error", f"invalid x-api-key{': ' + presented_key if fault.echo_key else ''}")
+    if fault.error == "context_overflow":
+        return error_body("invalid_request_error", f"prompt is too long: {prompt + 200000} tokens > 200000 maximum")
+    return error_body("api_error", "Internal server error")
