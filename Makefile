@@ -1,0 +1,43 @@
+# One command per CI step; each works the same on a laptop. `make test` is what CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check lint typecheck imports crds test-unit test-integration test-e2e clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## start the standalone gateway on examples/ with the embedded Postgres
+	$(BIN)/tokenhub serve -f examples
+
+test: check test-unit test-integration  ## everything CI runs
+
+check: lint typecheck imports crds  ## static checks; fails if a generated file is stale
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy gateway operator/tokenhub_operator
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+crds: $(STAMP)
+	$(BIN)/python -m gateway.config.crdgen crds >/dev/null
+	git diff --exit-code -- crds || (echo "crds/ is stale: commit the regenerated files" && exit 1)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+clean:
+	rm -rf $(VENV) .tokenhub .mypy_cache .ruff_cache .pytest_cache
