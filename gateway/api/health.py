@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from gateway.api import responses
-
 from gateway.serving import runtime as runtime_mod
 
 router = APIRouter()

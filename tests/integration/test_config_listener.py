@@ -49,7 +49,7 @@ async def test_a_notification_arrives_without_waiting_for_the_poll(database_url:
 
 
 async def test_a_lost_notification_is_caught_by_the_poll(database_url: str) -> None:
-    listener, seen, task = await follow(database_url, poll_interval=0.2)
+    _, seen, task = await follow(database_url, poll_interval=0.2)
     try:
         await bump(database_url, 7, notify=False)
         assert await asyncio.wait_for(seen.get(), 5) == 7

@@ -23,9 +23,8 @@ def walk(node: Any, path: str = "") -> list[str]:
     """Every schema node lacking a type, or using keywords a structural schema forbids."""
     bad: list[str] = []
     if isinstance(node, dict):
-        if "properties" in node or "items" in node or "enum" in node:
-            if "type" not in node:
-                bad.append(path or "<root>")
+        if ("properties" in node or "items" in node or "enum" in node) and "type" not in node:
+            bad.append(path or "<root>")
         for forbidden in ("$ref", "anyOf", "oneOf", "allOf", "$defs", "const"):
             if forbidden in node:
                 bad.append(f"{path}: {forbidden}")
