@@ -245,10 +245,11 @@ class VLLMUpstream(OpenAIUpstream):
 class AnthropicUpstream(FakeUpstream):
     generation_path = "/v1/messages"
     reply_id_prefix = "msg_fake"
-    default_models: ClassVar[tuple[str, ...]] = ("claude-sonnet-4-5", "claude-haiku-4-5")
+    default_models: ClassVar[tuple[str, ...]] = ("claude-fake-large", "claude-fake-small")
 
     def presented_key(self, request: web.Request) -> str:
-        return request.headers.get("x-api-key", "")
+        """`x-api-key`, or a Bearer token as recent Anthropic SDKs send the same key."""
+        return request.headers.get("x-api-key") or super().presented_key(request)
 
     def precondition(self, request: web.Request) -> web.Response | None:
         if "anthropic-version" in request.headers:
