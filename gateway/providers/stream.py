@@ -42,6 +42,12 @@ class AiohttpStream:
         if self._done:
             response.release()
 
+    async def __aenter__(self) -> AiohttpStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     def __aiter__(self) -> AiohttpStream:
         return self
 

@@ -20,6 +20,19 @@ ERROR_BODY_LIMIT = 1 << 20  # an error body is read up to this many bytes, to cl
 _REDACTED = "***"
 
 
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body up to `limit` bytes (one `read(n)` may return only what has arrived so far)."""
+    parts: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        part = await resp.content.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
 class Transport:
     def __init__(self, config: base.ProviderConfig, session_factory: session.SessionFactory) -> None:
         self.config = config
@@ -89,7 +102,7 @@ class Transport:
                 try:
                     open_s = time.perf_counter() - started
                     if not 200 <= resp.status < 300:
-                        body = await resp.content.read(ERROR_BODY_LIMIT)
+                        body = await _read_capped(resp, ERROR_BODY_LIMIT)
                         resp.release()
                         raise self._failed(resp.status, resp.headers, body)
                     first = await resp.content.readany()
@@ -114,7 +127,7 @@ class Transport:
             async with self._client().get(
                 url, headers=headers, timeout=self._probe_timeout, allow_redirects=False
             ) as resp:
-                body = await resp.content.read(ERROR_BODY_LIMIT)
+                body = await _read_capped(resp, ERROR_BODY_LIMIT)
         except (aiohttp.ClientError, TimeoutError) as exc:
             latency = time.perf_counter() - started
             return base.ProbeResult(False, None, latency, self._translated(exc).error_class)

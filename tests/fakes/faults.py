@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["error", "delay", "malformed_json", "stall_after", "cut_after", "tool_call", "drop"]
+FaultKind = Literal[
+    "error", "delay", "malformed_json", "stall_after", "cut_after", "error_event_after", "tool_call", "drop"
+]
 ErrorName = Literal["rate_limited", "server_error", "overloaded", "unauthorized", "context_overflow"]
 
 
@@ -65,6 +67,11 @@ def stall_after(chunks: int) -> Fault:
 def cut_after(chunks: int) -> Fault:
     """Send `chunks` stream events, then close the connection (non-stream: half the body, then close)."""
     return Fault("cut_after", chunks=chunks)
+
+
+def error_event_after(chunks: int) -> Fault:
+    """Send `chunks` stream events, then an in-stream error event (Anthropic `event: error`, overloaded)."""
+    return Fault("error_event_after", status=529, error="overloaded", chunks=chunks)
 
 
 def tool_call(name: str, arguments: str) -> Fault:

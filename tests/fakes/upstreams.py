@@ -112,6 +112,10 @@ class FakeUpstream:
     def extra_routes(self) -> dict[tuple[str, str], Callable[[Mapping[str, Any]], Payload]]:
         return {}
 
+    def error_event(self, fault: faults.Fault) -> bytes:
+        """An error reported inside a stream that had started well (OpenAI style: a `data:` error object)."""
+        return openai_wire.sse(self.error_payload(fault, "", 0))
+
     # -- request handling ------------------------------------------------------------------------------------
     def _json(self, payload: Payload, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
         return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json", headers=headers)
@@ -187,11 +191,14 @@ class FakeUpstream:
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        stop_at = fault.chunks if fault is not None and fault.kind in ("stall_after", "cut_after") else None
+        cut_short = fault is not None and fault.kind in ("stall_after", "cut_after", "error_event_after")
+        stop_at = fault.chunks if fault is not None and cut_short else None
         for index, event in enumerate(events):
             if index == stop_at:
                 break
             await response.write(event)
+        if stop_at is not None and fault is not None and fault.kind == "error_event_after":
+            await response.write(self.error_event(fault))
         if stop_at is not None and fault is not None and fault.kind == "stall_after":
             await self._wait(None)
         if stop_at is not None and fault is not None and fault.kind == "cut_after":
@@ -259,6 +266,9 @@ class AnthropicUpstream(FakeUpstream):
 
     def error_payload(self, fault: faults.Fault, presented_key: str, prompt: int) -> Payload:
         return anthropic_wire.error(fault, presented_key=presented_key, prompt=prompt)
+
+    def error_event(self, fault: faults.Fault) -> bytes:
+        return anthropic_wire.sse(self.error_payload(fault, "", 0))
 
     def models_payload(self) -> Payload:
         return anthropic_wire.models(self.models)

@@ -185,3 +185,16 @@ async def test_the_probe_lists_models_with_key_and_version(anthropic_upstream: u
     assert (seen.method, seen.path) == ("GET", "/v1/models")
     assert seen.headers["x-api-key"] == ANTHROPIC_KEY
     assert seen.headers["anthropic-version"] == "2023-06-01"
+
+
+async def test_an_in_stream_error_event_is_relayed_as_bytes_for_the_wire_layer(
+    anthropic_upstream: upstreams.AnthropicUpstream,
+) -> None:
+    anthropic_upstream.script(faults.error_event_after(1))
+    async with configs.adapter(config(anthropic_upstream)) as adapter:
+        stream = await adapter.open_stream(message(STREAM_MESSAGE, stream=True))
+        relayed = b"".join([chunk async for chunk in stream])
+    assert events(relayed) == [
+        ("message_start", events(relayed)[0][1]),
+        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+    ]
