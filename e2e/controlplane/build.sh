@@ -49,9 +49,9 @@ build() {
     (
         cd "$here/$dir"
         CGO_ENABLED=0 GOFLAGS="-mod=readonly" nice -n 15 \
-            "$go_cmd" build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$out.partial" "$pkg"
+            "$go_cmd" build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$out.partial.$$" "$pkg"
     )
-    mv -f "$out.partial" "$out"
+    mv -f "$out.partial.$$" "$out"
     echo "built   $(basename "$out") in $(($(now) - started)) s"
 }
 
