@@ -17,8 +17,9 @@ from gateway.routing import table as tables
 
 
 def _stricter(policy_value: float | None, request_value: float | None) -> float:
-    values = [v for v in (policy_value, request_value) if v is not None and v > 0]
-    return min(values) if values else math.inf
+    a = policy_value if policy_value is not None and policy_value > 0 else math.inf
+    b = request_value if request_value is not None and request_value > 0 else math.inf
+    return a if a < b else b
 
 
 def limits_for(t: tables.RoutingTable, policy: tables.RoutingPolicy, req: requests.RouteRequest) -> eligibility.Limits:

@@ -50,23 +50,27 @@ def provider_signals(
     n = len(t.providers)
     blocked, slow = [False] * n, [False] * n
     latency: list[float | None] = [None] * n
+    logs: list[float | None] = [None] * n
     failure = [0.0] * n
     lo, hi = math.inf, -math.inf
-    get = view.get
+    get, log1p, down = view.get, math.log1p, healths.State.DOWN
     for p, name in enumerate(t.providers):
         h = get(name)
         if h is None:
             continue
-        blocked[p] = not healths.available(h, now)
-        failure[p] = min(h.error_rate / FAILURE_SCALE, 1.0)
+        if now < h.retry_after_until or (h.state is down and now < h.down_until):
+            blocked[p] = True
+        if h.error_rate:
+            failure[p] = min(h.error_rate / FAILURE_SCALE, 1.0)
         x = h.latency_ms
         if x is not None:
             latency[p] = x
             slow[p] = x > max_latency_ms
-            lx = math.log1p(x)
-            lo, hi = min(lo, lx), max(hi, lx)
-    span = hi - lo
-    norm = [UNKNOWN_LATENCY if x is None else ((math.log1p(x) - lo) / span if span > 0 else 0.0) for x in latency]
+            lx = logs[p] = log1p(x)
+            lo = lx if lx < lo else lo
+            hi = lx if lx > hi else hi
+    inv = 1.0 / (hi - lo) if hi > lo else 0.0
+    norm = [UNKNOWN_LATENCY if lx is None else (lx - lo) * inv for lx in logs]
     return ProviderSignals(blocked, slow, latency, norm, failure)
 
 
