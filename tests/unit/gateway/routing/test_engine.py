@@ -217,3 +217,21 @@ def test_scores_lie_in_the_unit_interval_and_are_ranked_descending(
     scores = [c.score for c in d.candidates()]
     assert scores == sorted(scores, reverse=True)
     assert all(-1e-9 <= s <= 1 + 1e-9 for s in scores)
+
+
+def test_thompson_mode_ranks_by_posterior_samples_from_the_bandit_view() -> None:
+    import random as _random
+
+    from gateway.routing import engine, request, thompson
+
+    t = table.compile_table([model("good"), model("bad")])
+    bucket = thompson.bucket_of(100)
+    view = {
+        ("good", bucket): thompson.ArmStats(80.0, 20.0, 1000.0),
+        ("bad", bucket): thompson.ArmStats(20.0, 80.0, 1000.0),
+    }
+    req = request.RouteRequest(mode=modes.Mode.THOMPSON, input_tokens=100)
+    rng = _random.Random(5)
+    picks = [engine.route(t, req, health={}, bandit=view, now=1000.0, rng=rng).chosen for _ in range(50)]
+    assert all(p is not None and p.name == "good" for p in picks)
+    assert engine.route(t, req, health={}, bandit=view, now=1000.0, rng=rng).reason == "thompson-sample"
