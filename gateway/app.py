@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import gateway
 from gateway import settings as settings_mod
-from gateway.api import health, metrics
+from gateway.api import anthropic, health, metrics, openai
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import runtime as runtime_mod
 
@@ -35,6 +35,10 @@ def create_app(runtime: runtime_mod.Runtime) -> FastAPI:
 
     app = FastAPI(title="TokenHub", version=gateway.__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.services = runtime.services
+    app.state.chat = runtime.chat
+    app.state.embeddings = runtime.embeddings
+    app.router.routes.extend([*openai.routes, *anthropic.routes])
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

@@ -17,8 +17,8 @@ from typing import Any
 import uvloop
 
 import gateway
+from gateway import keys_cli, standalone
 from gateway import settings as settings_mod
-from gateway import standalone
 from gateway.config import crdgen, documents, manifests
 from gateway.store import embedded, errors, migrate
 
@@ -57,6 +57,8 @@ def cmd_apply(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
         result = report.result
         for line in report.unresolved:
             sys.stderr.write(f"warning: {line}\n")
+        for path in report.issued:
+            sys.stderr.write(f"issued an API key into {path}\n")
         state = f"revision {result.revision}" if result.changed else f"unchanged at revision {result.revision}"
         sys.stdout.write(f"{result.changes.summary()}; {state}\n")
         return EXIT_OK
@@ -76,6 +78,14 @@ def cmd_validate(args: argparse.Namespace, settings: settings_mod.Settings) -> i
 
 def cmd_crds(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
     return crdgen.main([str(args.directory)])
+
+
+def cmd_keys(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
+    async def action(url: str) -> int:
+        result: int = await args.keys_action(url, args)
+        return result
+
+    return _run(_with_database(settings, action))
 
 
 def cmd_version(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
@@ -100,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     crds = sub.add_parser("crds", help="write the CustomResourceDefinitions")
     crds.add_argument("directory", type=pathlib.Path, nargs="?", default=pathlib.Path("crds"))
     crds.set_defaults(func=cmd_crds)
+    keys_cli.add_parser(sub).set_defaults(func=cmd_keys)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)
     return parser

@@ -9,6 +9,9 @@ environment or from files laid out like a mounted Secret:
 * ``<secrets dir>/<name>/<key>`` - ``TOKENHUB_SECRETS_DIR``, by default ``<data dir>/secrets``.
 
 A Provider whose Secret is found nowhere is still stored, and reported as not routable until it is.
+
+An ApiKey resource gets its key issued on first apply and written - as the operator writes it to a Secret - to
+``<data dir>/keys/<namespace>/<name>`` (mode 0600); only its hash is stored.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Mapping
 
 from gateway import settings as settings_mod
 from gateway.config import documents, manifests, reconcile, specs
-from gateway.store import config_repo, vault_repo
+from gateway.store import config_repo, keys_repo, vault_repo
 
 log = logging.getLogger(__name__)
 OWNER = "manifest"
@@ -67,6 +70,35 @@ def vault_password(settings: settings_mod.Settings) -> str:
 class ApplyReport:
     result: config_repo.ApplyResult
     unresolved: tuple[str, ...]
+    issued: tuple[pathlib.Path, ...] = ()
+
+
+def key_file(data_dir: pathlib.Path, ref: documents.ObjectRef) -> pathlib.Path:
+    return data_dir / "keys" / ref.namespace / ref.name
+
+
+def write_private(path: pathlib.Path, text: str) -> None:
+    """Write a secret readable by its owner only, replacing any previous file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.touch(mode=0o600)
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+async def issue_missing_keys(url: str, docs: list[documents.Document], data_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Issue a key for every ApiKey document that has none usable yet, and write it to its key file."""
+    active = await keys_repo.active_key_owners(url)
+    written = []
+    for doc in docs:
+        if isinstance(doc.spec, specs.ApiKeySpec) and doc.ref not in active:
+            issued, _ = await keys_repo.issue(url, doc.ref)
+            path = key_file(data_dir, doc.ref)
+            write_private(path, issued.full_key)
+            log.info("issued a key for %s into %s", doc.ref, path)
+            written.append(path)
+    return written
 
 
 def desired_credentials(
@@ -114,4 +146,6 @@ async def apply_path(url: str, path: pathlib.Path, settings: settings_mod.Settin
     docs = manifests.load(path)
     cipher = await vault_repo.open_or_create(url, vault_password(settings))
     source = SecretSource(settings.secret_env, settings.resolved_secrets_dir)
-    return await apply_documents(url, docs, source, cipher, prune=prune)
+    report = await apply_documents(url, docs, source, cipher, prune=prune)
+    issued = await issue_missing_keys(url, docs, settings.data_dir)
+    return dataclasses.replace(report, issued=tuple(issued))

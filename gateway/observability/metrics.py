@@ -26,6 +26,45 @@ class Metrics:
             "tokenhub_config_routable_models", "Models that can currently be routed to.", registry=registry
         )
         self.ready = prom.Gauge("tokenhub_ready", "1 when this replica reports ready.", registry=registry)
+        self.request_log_written = prom.Counter(
+            "tokenhub_request_log_written", "Request-log rows written to Postgres.", registry=registry
+        )
+        self.request_log_dropped = prom.Counter(
+            "tokenhub_request_log_dropped", "Request-log rows dropped because the queue was full.", registry=registry
+        )
+        self.request_log_write_errors = prom.Counter(
+            "tokenhub_request_log_write_errors", "Failed request-log batch writes (retried).", registry=registry
+        )
+        self.requests = prom.Counter(
+            "tokenhub_requests",
+            "Finished client requests.",
+            ["endpoint", "model", "provider", "status", "error_class"],
+            registry=registry,
+        )
+        self.tokens = prom.Counter(
+            "tokenhub_tokens", "Tokens by direction.", ["model", "provider", "direction"], registry=registry
+        )
+        self.cost = prom.Counter("tokenhub_cost_usd", "Cost charged in USD.", ["model", "provider"], registry=registry)
+        self.upstream_attempts = prom.Counter(
+            "tokenhub_upstream_attempts",
+            "Upstream attempts by outcome.",
+            ["provider", "outcome"],
+            registry=registry,
+        )
+        self.request_duration = prom.Histogram(
+            "tokenhub_request_duration_seconds",
+            "Client request duration.",
+            ["endpoint"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+            registry=registry,
+        )
+        self.overhead = prom.Histogram(
+            "tokenhub_overhead_seconds",
+            "Gateway time per request excluding the wait on upstreams.",
+            ["endpoint"],
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+            registry=registry,
+        )
 
     def exposition(self) -> bytes:
         return prom.generate_latest(self.registry)

@@ -11,7 +11,8 @@ import contextlib
 import logging
 
 from gateway.observability import metrics as metrics_mod
-from gateway.serving import config_source
+from gateway.providers import session
+from gateway.serving import calls, chat, config_source, embeddings, logwriter, upstreams
 from gateway.store import listener as listener_mod
 
 log = logging.getLogger(__name__)
@@ -19,11 +20,22 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(
-        self, database_url: str, vault_password: str | None, metrics: metrics_mod.Metrics, poll_interval_s: float
+        self,
+        database_url: str,
+        vault_password: str | None,
+        metrics: metrics_mod.Metrics,
+        poll_interval_s: float,
+        session_factory: session.SessionFactory = session.default_session,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
         self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
+        self.upstreams = upstreams.UpstreamPool(session_factory)
+        self.config.subscribe(self.upstreams.sync)
+        self.logs = logwriter.LogWriter(database_url, metrics)
+        self.services = calls.Services(self.config, self.upstreams, self.logs, metrics)
+        self.chat = chat.ChatFlow(self.services)
+        self.embeddings = embeddings.EmbeddingsFlow(self.services)
         self._poll_interval_s = poll_interval_s
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -41,6 +53,7 @@ class Runtime:
         self.metrics.ready.set(0)
 
     async def start(self) -> None:
+        self.logs.start()
         snapshot = await self.config.reload()
         self.listener = listener_mod.RevisionListener(
             self.database_url,
@@ -52,9 +65,12 @@ class Runtime:
         self.metrics.ready.set(1)
 
     async def stop(self) -> None:
+        """After the server stopped taking requests: stop following config, flush logs, close upstreams."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.logs.stop()
+        await self.upstreams.close()

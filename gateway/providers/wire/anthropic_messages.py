@@ -56,9 +56,7 @@ def validate_request(request: dict[str, Any]) -> None:
         if user_id is not None:
             checks.string(user_id, "metadata.user_id")
     if (value := request.get("thinking")) is not None:
-        kind = checks.one_of(
-            checks.obj(value, "thinking").get("type"), "thinking.type", ("enabled", "disabled")
-        )
+        kind = checks.one_of(checks.obj(value, "thinking").get("type"), "thinking.type", ("enabled", "disabled"))
         if kind == "enabled":
             checks.integer(*checks.required(value, "budget_tokens", "thinking"), minimum=1024)
     _validate_tools(request)
@@ -92,9 +90,7 @@ def _validate_messages(messages: list[Any]) -> None:
         if isinstance(content, str):
             if final_prefill:
                 if content != content.rstrip():
-                    raise WireError(
-                        content_at, "the final assistant content cannot end with trailing whitespace"
-                    )
+                    raise WireError(content_at, "the final assistant content cannot end with trailing whitespace")
             elif not content:
                 raise WireError(content_at, "must not be empty (only a final assistant message may be)")
             continue
@@ -119,8 +115,7 @@ def _validate_messages(messages: list[Any]) -> None:
 def _unanswered(at: str, ids: set[str]) -> WireError:
     return WireError(
         at,
-        "each tool_use block needs a tool_result block in the next message; unanswered: "
-        + ", ".join(sorted(ids)),
+        "each tool_use block needs a tool_result block in the next message; unanswered: " + ", ".join(sorted(ids)),
     )
 
 

@@ -142,6 +142,4 @@ class AnthropicToOpenAIStream:
         }
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return self._envelope(
-            [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
-        )
+        return self._envelope([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])

@@ -83,9 +83,7 @@ def openai_body(
     code: str | None = None,
     error_type: str | None = None,
 ) -> dict[str, Any]:
-    return {
-        "error": {"message": message, "type": error_type or openai_type(status), "param": param, "code": code}
-    }
+    return {"error": {"message": message, "type": error_type or openai_type(status), "param": param, "code": code}}
 
 
 def anthropic_body(status: int, message: str, *, error_type: str | None = None) -> dict[str, Any]:

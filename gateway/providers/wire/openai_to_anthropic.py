@@ -27,9 +27,7 @@ STOP_REASONS: Final[Mapping[str, str]] = MappingProxyType(
         "content_filter": "refusal",
     }
 )
-JSON_OBJECT_INSTRUCTION = (
-    "Respond with a single valid JSON object and nothing else: no prose, no code fences."
-)
+JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else: no prose, no code fences."
 
 
 def request(
@@ -243,9 +241,7 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
     converted = []
     for j, tool in enumerate(tools):
         if tool.get("type") != "function":
-            raise Untranslatable(
-                f"tools[{j}].type", f"{tool.get('type')!r} tools have no Anthropic equivalent"
-            )
+            raise Untranslatable(f"tools[{j}].type", f"{tool.get('type')!r} tools have no Anthropic equivalent")
         function = tool["function"]
         spec: dict[str, Any] = {"name": function["name"]}
         if function.get("description"):

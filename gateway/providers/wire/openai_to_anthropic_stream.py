@@ -32,9 +32,7 @@ class _Tool:
 
 
 class OpenAIToAnthropicStream:
-    def __init__(
-        self, *, model: str | None = None, message_id: str | None = None, input_tokens: int = 0
-    ) -> None:
+    def __init__(self, *, model: str | None = None, message_id: str | None = None, input_tokens: int = 0) -> None:
         """``input_tokens`` is the caller's count of the prompt, shown until the upstream reports its own."""
         self._model = model
         self._id = message_id
@@ -156,9 +154,7 @@ class OpenAIToAnthropicStream:
                     self._close_tool(other, out)
             call_id = call.get("id")
             block_id = (
-                tool_ids.to_anthropic(call_id)
-                if call_id
-                else f"toolu_{tool_ids.sanitize(self._id or '')}_{index}"
+                tool_ids.to_anthropic(call_id) if call_id else f"toolu_{tool_ids.sanitize(self._id or '')}_{index}"
             )
             start: dict[str, Any] = {
                 "type": "tool_use",

@@ -1,0 +1,121 @@
+"""OpenAI-compatible endpoints: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``.
+
+Routes are plain Starlette endpoints (no FastAPI dependency injection or response models on the hot path); the
+request lifecycle lives in ``serving``; this module only reads HTTP and writes HTTP.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from gateway.api import errors as api_errors
+from gateway.api import inbound, responses
+from gateway.config import specs
+from gateway.providers.wire import errors as wire_errors
+from gateway.providers.wire import openai_chat
+from gateway.serving import calls, chat, embeddings, errors
+from gateway.serving.dialects import ClientApi
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+async def chat_completions(request: Request) -> Response:
+    services: calls.Services = request.app.state.services
+    call = calls.Call(ClientApi.OPENAI, "chat.completions", inbound.request_id(request))
+    try:
+        raw = await inbound.body(request)
+        call.key = inbound.authenticate(request, services)
+        try:
+            call.body = openai_chat.parse_request(raw)
+        except wire_errors.WireError as exc:
+            raise api_errors.from_wire(exc) from exc
+        call.stream = bool(call.body.get("stream"))
+        flow: chat.ChatFlow = request.app.state.chat
+        if call.stream:
+            start = await flow.stream(call)
+            return StreamingResponse(
+                start.body, media_type="text/event-stream", headers={**start.headers, **SSE_HEADERS}
+            )
+        completion = await flow.complete(call)
+        return Response(completion.body, media_type="application/json", headers=completion.headers)
+    except errors.RequestFailed as exc:
+        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
+        return api_errors.render(ClientApi.OPENAI, exc, call.headers())
+
+
+async def create_embeddings(request: Request) -> Response:
+    services: calls.Services = request.app.state.services
+    call = calls.Call(ClientApi.OPENAI, "embeddings", inbound.request_id(request))
+    try:
+        raw = await inbound.body(request)
+        call.key = inbound.authenticate(request, services)
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise errors.InvalidRequest(f"the body is not valid JSON: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise errors.InvalidRequest("the body must be a JSON object")
+        embeddings.validate(parsed)
+        call.body = parsed
+        flow: embeddings.EmbeddingsFlow = request.app.state.embeddings
+        completion = await flow.create(call)
+        return Response(completion.body, media_type="application/json", headers=completion.headers)
+    except errors.RequestFailed as exc:
+        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
+        return api_errors.render(ClientApi.OPENAI, exc, call.headers())
+
+
+async def list_models(request: Request) -> Response:
+    """The models (and aliases) this key may use, in OpenAI's or - for Anthropic clients - Anthropic's shape."""
+    services: calls.Services = request.app.state.services
+    anthropic_client = "anthropic-version" in request.headers
+    api = ClientApi.ANTHROPIC if anthropic_client else ClientApi.OPENAI
+    call = calls.Call(api, "models", inbound.request_id(request))
+    try:
+        key = inbound.authenticate(request, services)
+        if specs.Scope.MODELS not in key.spec.scopes and specs.Scope.CHAT not in key.spec.scopes:
+            raise errors.Forbidden("this API key lacks the 'models' scope")
+    except errors.RequestFailed as exc:
+        return api_errors.render(api, exc, call.headers())
+    snap = services.snapshot()
+    names = sorted(
+        (name, entries[0])
+        for (ns, name), entries in snap.model_names.items()
+        if ns == key.namespace and key.allows_model(entries[0].ref.name) and any(e.spec.enabled for e in entries)
+    )
+    if anthropic_client:
+        data = [
+            {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
+            for name, _ in names
+        ]
+        body = {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    else:
+        body = {
+            "object": "list",
+            "data": [
+                {
+                    "id": name,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": entry.provider.ref.name,
+                    "context_window": entry.spec.context_window,
+                }
+                for name, entry in names
+            ],
+        }
+    return responses.json(body, headers={"x-tokenhub-request-id": call.request_id})
+
+
+routes = [
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/embeddings", create_embeddings, methods=["POST"]),
+    Route("/v1/models", list_models, methods=["GET"]),
+]

@@ -1,0 +1,141 @@
+"""The state of one client request from arrival to its request-log row, and how that row is written.
+
+Every request ends in exactly one ``finish`` call - success, upstream failure, refusal at the door or a client
+that went away - which writes one log row and the request metrics, so nothing is lost and nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from decimal import Decimal
+from typing import Any
+
+from gateway.accounting import pricing
+from gateway.config import snapshot
+from gateway.observability import metrics as metrics_mod
+from gateway.providers.wire import usage as usage_mod
+from gateway.serving import auth, config_source, logwriter, upstreams
+from gateway.serving.dialects import ClientApi
+from gateway.store import logs_repo
+
+
+@dataclasses.dataclass(frozen=True)
+class Services:
+    """What a request needs from its replica; built once by the app."""
+
+    config: config_source.ConfigHolder
+    upstreams: upstreams.UpstreamPool
+    logs: logwriter.LogWriter
+    metrics: metrics_mod.Metrics
+
+    def snapshot(self) -> snapshot.ConfigSnapshot:
+        current: snapshot.ConfigSnapshot | None = self.config.current
+        if current is None:
+            raise RuntimeError("no configuration loaded yet")  # the app is not ready; never reached via HTTP
+        return current
+
+
+@dataclasses.dataclass
+class Call:
+    api: ClientApi
+    endpoint: str
+    request_id: str
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+    received_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    key: auth.KeyContext | None = None
+    body: dict[str, Any] | None = None
+    stream: bool = False
+    forward_headers: tuple[tuple[str, str], ...] = ()
+    upstream_wait_s: float = 0.0
+    attempts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    model: snapshot.ModelEntry | None = None
+    decision: str | None = None
+    finished: bool = False
+
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started
+
+    def overhead_ms(self) -> float:
+        return max(0.0, (self.elapsed_s() - self.upstream_wait_s) * 1000)
+
+    def attempt(self, model: snapshot.ModelEntry, outcome: str, *, status: int | None = None, ms: float = 0.0) -> None:
+        self.attempts.append(
+            {
+                "model": model.ref.name,
+                "provider": model.provider.ref.name,
+                "outcome": outcome,
+                "status": status,
+                "ms": round(ms, 3),
+            }
+        )
+
+    def headers(self) -> dict[str, str]:
+        headers = {"x-tokenhub-request-id": self.request_id}
+        if self.model is not None:
+            headers["x-tokenhub-model"] = self.model.ref.name
+            headers["x-tokenhub-provider"] = self.model.provider.ref.name
+        headers["x-tokenhub-overhead-ms"] = f"{self.overhead_ms():.3f}"
+        return headers
+
+
+def cost_of(model: snapshot.ModelEntry, counted: usage_mod.Usage) -> Decimal:
+    prices = pricing.Prices.of(model.spec.pricing.input_per_1k, model.spec.pricing.output_per_1k)
+    return prices.cost(counted.total_input_tokens, counted.output_tokens)
+
+
+def finish(
+    services: Services,
+    call: Call,
+    *,
+    status: int,
+    error_class: str | None = None,
+    error_message: str | None = None,
+    counted: usage_mod.Usage | None = None,
+    ttft_s: float | None = None,
+    overhead_ms: float | None = None,
+) -> Decimal:
+    """Write the request's one log row and its metrics; returns the cost charged."""
+    if call.finished:
+        return Decimal(0)
+    call.finished = True
+    model = call.model
+    cost = cost_of(model, counted) if model is not None and counted is not None else Decimal(0)
+    key = call.key
+    row = logs_repo.RequestLogRow(
+        request_id=call.request_id,
+        created_at=call.received_at,
+        endpoint=call.endpoint,
+        status=status,
+        latency_ms=call.elapsed_s() * 1000,
+        key_id=key.key_id if key else None,
+        key_namespace=key.namespace if key else None,
+        key_name=key.name if key else None,
+        model=model.ref.name if model else None,
+        provider=model.provider.ref.name if model else None,
+        upstream_model=model.spec.upstream_model if model else None,
+        stream=call.stream,
+        error_class=error_class,
+        error_message=error_message[:1000] if error_message else None,
+        input_tokens=counted.total_input_tokens if counted else 0,
+        output_tokens=counted.output_tokens if counted else 0,
+        usage_estimated=counted.estimated if counted else False,
+        cost_usd=cost,
+        ttft_ms=ttft_s * 1000 if ttft_s is not None else None,
+        overhead_ms=overhead_ms if overhead_ms is not None else call.overhead_ms(),
+        decision=call.decision,
+        attempts=tuple(call.attempts),
+    )
+    services.logs.record(row)
+    metrics = services.metrics
+    model_label = row.model or ""
+    provider_label = row.provider or ""
+    metrics.requests.labels(call.endpoint, model_label, provider_label, str(status), error_class or "").inc()
+    metrics.request_duration.labels(call.endpoint).observe(row.latency_ms / 1000)
+    metrics.overhead.labels(call.endpoint).observe((row.overhead_ms or 0) / 1000)
+    if counted is not None and model is not None:
+        metrics.tokens.labels(model_label, provider_label, "input").inc(row.input_tokens)
+        metrics.tokens.labels(model_label, provider_label, "output").inc(row.output_tokens)
+        metrics.cost.labels(model_label, provider_label).inc(float(cost))
+    return cost

@@ -1,0 +1,259 @@
+"""One chat request, whichever API it came in: pick candidates, send, fail over, relay, account.
+
+Failover happens only before the first byte reaches the client. Upstream failures are classified once, by the
+adapters; this module decides what each class means here: ``rate_limited`` cools the provider down and moves
+on, ``transient``/``auth``/``fatal`` move on, ``context_overflow`` moves on to a larger context window only,
+``bad_request`` (the client's own mistake) stops and is shown to the client. A streamed answer that breaks after
+the first byte ends with an error event and is still charged for what was produced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from gateway.config import specs
+from gateway.providers import base
+from gateway.providers import errors as upstream_errors
+from gateway.providers.wire import error_bodies, usage
+from gateway.providers.wire import errors as wire_errors
+from gateway.serving import calls, dialects, errors, planning, relay, upstreams
+
+FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Completion:
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamStart:
+    headers: dict[str, str]
+    body: AsyncIterator[bytes]
+
+
+def _input_estimate(body: dict[str, Any]) -> int:
+    return usage.estimate_tokens(len(orjson.dumps(body.get("messages", []))) + len(str(body.get("system", ""))))
+
+
+class _Failures:
+    """What went wrong with each candidate, to choose the one error the client sees when all fail."""
+
+    def __init__(self) -> None:
+        self.last: upstream_errors.UpstreamError | wire_errors.Untranslatable | None = None
+        self.rate_limited = 0
+        self.cooling: list[float] = []
+        self.overflow_window: int | None = None
+
+    def final(self, requested: str) -> errors.RequestFailed:
+        last = self.last
+        if isinstance(last, upstream_errors.ContextOverflow) or (last is None and self.overflow_window):
+            return errors.InvalidRequest(
+                f"the request does not fit the context window of any model behind {requested!r}",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        if last is None and self.cooling:
+            return errors.RateLimited(
+                f"every provider for {requested!r} is rate limited; retry later", retry_after=min(self.cooling)
+            )
+        if isinstance(last, upstream_errors.RateLimited) or (self.rate_limited and last is None):
+            return errors.RateLimited(f"the providers for {requested!r} are rate limiting", retry_after=None)
+        if isinstance(last, wire_errors.Untranslatable):
+            return errors.InvalidRequest(last.message, param=last.param)
+        if last is None:
+            return errors.NoCapacity(f"no provider for {requested!r} is available right now")
+        return errors.UpstreamFailed(
+            f"every provider for {requested!r} failed; last: {last.provider}: {last.error_class}: {last.message}",
+            error_class=last.error_class,
+        )
+
+
+def client_error(exc: upstream_errors.UpstreamError) -> errors.UpstreamFailed:
+    """An upstream 4xx that was the client's fault, with the upstream's own message."""
+    message = error_bodies.read(exc.body).message if exc.body else exc.message
+    return errors.UpstreamFailed(message, error_class=exc.error_class, status=exc.status or 400)
+
+
+class ChatFlow:
+    def __init__(self, services: calls.Services) -> None:
+        self._services = services
+
+    def _plan(self, call: calls.Call) -> list[planning.Candidate]:
+        assert call.key is not None and call.body is not None
+        call.key.require(specs.Scope.CHAT)
+        snap = self._services.snapshot()
+        return planning.candidates(snap, call.key, call.body["model"], specs.Capability.CHAT)
+
+    def _outbound(self, call: calls.Call, candidate: planning.Candidate, stream: bool) -> base.UpstreamRequest:
+        assert call.body is not None
+        provider = candidate.model.provider
+        dialect = upstreams.dialect(provider.spec.type)
+        out = dialects.outbound(call.api, call.body, dialect, candidate.model.spec.upstream_model)
+        forwarded: tuple[tuple[str, str], ...] = ()
+        if dialect == "anthropic" and call.api is dialects.ClientApi.ANTHROPIC:
+            forwarded = tuple((k, v) for k, v in call.forward_headers if k in FORWARDED_ANTHROPIC_HEADERS)
+        return base.UpstreamRequest(out.path, out.body, call.request_id, stream=stream, headers=forwarded)
+
+    def _usable(
+        self, call: calls.Call, candidate: planning.Candidate, failures: _Failures
+    ) -> base.ProviderAdapter | None:
+        model = candidate.model
+        pool = self._services.upstreams
+        if failures.overflow_window is not None and model.spec.context_window <= failures.overflow_window:
+            call.attempt(model, "skipped_context")
+            return None
+        remaining = pool.cooldown_remaining(model.provider.ref, time.monotonic())
+        if remaining > 0:
+            failures.cooling.append(remaining)
+            call.attempt(model, "skipped_cooldown")
+            return None
+        adapter = pool.get(model.provider.ref)
+        if adapter is None:
+            call.attempt(model, "skipped_unavailable")
+        return adapter
+
+    def _failed(
+        self,
+        call: calls.Call,
+        candidate: planning.Candidate,
+        exc: upstream_errors.UpstreamError,
+        ms: float,
+        failures: _Failures,
+    ) -> None:
+        model = candidate.model
+        call.attempt(model, exc.error_class, status=exc.status, ms=ms)
+        self._services.metrics.upstream_attempts.labels(model.provider.ref.name, exc.error_class).inc()
+        failures.last = exc
+        if isinstance(exc, upstream_errors.RateLimited):
+            failures.rate_limited += 1
+            self._services.upstreams.cool_down(model.provider.ref, exc.retry_after, time.monotonic())
+        elif isinstance(exc, upstream_errors.ContextOverflow):
+            failures.overflow_window = max(failures.overflow_window or 0, model.spec.context_window)
+        elif isinstance(exc, upstream_errors.BadRequest):
+            raise client_error(exc) from exc
+
+    async def complete(self, call: calls.Call) -> Completion:
+        assert call.body is not None
+        failures = _Failures()
+        for candidate in self._plan(call):
+            adapter = self._usable(call, candidate, failures)
+            if adapter is None:
+                continue
+            model = candidate.model
+            sent = time.perf_counter()
+            try:
+                request = self._outbound(call, candidate, stream=False)
+                response = await adapter.send(request)
+                call.upstream_wait_s += response.elapsed_s
+                inbound = dialects.inbound(
+                    call.api,
+                    call.body,
+                    upstreams.dialect(model.provider.spec.type),
+                    response.body,
+                    provider=model.provider.ref.name,
+                )
+            except wire_errors.Untranslatable as exc:
+                call.attempt(model, "untranslatable")
+                failures.last = exc
+                continue
+            except upstream_errors.UpstreamError as exc:
+                if not isinstance(exc, upstream_errors.Transient) or exc.status != 200:
+                    call.upstream_wait_s += time.perf_counter() - sent
+                self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
+                continue
+            call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
+            self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
+            call.model, call.decision = model, candidate.reason
+            headers = call.headers()
+            calls.finish(self._services, call, status=200, counted=inbound.usage)
+            return Completion(inbound.body, headers)
+        raise failures.final(call.body["model"])
+
+    async def stream(self, call: calls.Call) -> StreamStart:
+        assert call.body is not None
+        failures = _Failures()
+        for candidate in self._plan(call):
+            adapter = self._usable(call, candidate, failures)
+            if adapter is None:
+                continue
+            model = candidate.model
+            sent = time.perf_counter()
+            try:
+                request = self._outbound(call, candidate, stream=True)
+                upstream = await adapter.open_stream(request)
+            except wire_errors.Untranslatable as exc:
+                call.attempt(model, "untranslatable")
+                failures.last = exc
+                continue
+            except upstream_errors.UpstreamError as exc:
+                call.upstream_wait_s += time.perf_counter() - sent
+                self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
+                continue
+            call.upstream_wait_s += upstream.first_byte_s
+            call.attempt(model, "ok", status=upstream.status, ms=upstream.first_byte_s * 1000)
+            self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
+            call.model, call.decision = model, candidate.reason
+            state = relay.Relay(
+                call.api, upstreams.dialect(model.provider.spec.type), call.body, _input_estimate(call.body)
+            )
+            headers = call.headers()
+            return StreamStart(headers, self._pump(call, upstream, state, call.overhead_ms()))
+        raise failures.final(call.body["model"])
+
+    async def _pump(
+        self, call: calls.Call, upstream: base.UpstreamStream, state: relay.Relay, head_overhead_ms: float
+    ) -> AsyncIterator[bytes]:
+        """Relay the stream; whatever happens - end, break, client gone - the request is logged once.
+
+        Overhead counts the time to the response head plus the time spent converting chunks, not the time the
+        generator waits for the client to read.
+        """
+        ttft: float | None = None
+        client_gone = True
+        broken: str | None = None
+        processing_s = 0.0
+        try:
+            iterator = upstream.__aiter__()
+            while True:
+                waited = time.perf_counter()
+                try:
+                    chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except upstream_errors.StreamBroken as exc:
+                    broken = f"the upstream stream broke off: {exc.message}"
+                    break
+                began = time.perf_counter()
+                call.upstream_wait_s += began - waited
+                out = state.feed(chunk)
+                processing_s += time.perf_counter() - began
+                if out:
+                    if ttft is None:
+                        ttft = call.elapsed_s()
+                    yield out
+            tail = state.finish(broken)
+            if tail:
+                yield tail
+            client_gone = False
+        finally:
+            await upstream.aclose()
+            error = state.upstream_error
+            status = 499 if client_gone else (502 if error else 200)
+            error_class = "client_closed" if client_gone else ("stream_broken" if error else None)
+            calls.finish(
+                self._services,
+                call,
+                status=status,
+                error_class=error_class,
+                error_message=error,
+                counted=state.usage,
+                ttft_s=ttft,
+                overhead_ms=head_overhead_ms + processing_s * 1000,
+            )

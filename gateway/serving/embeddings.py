@@ -1,0 +1,88 @@
+"""Embeddings: OpenAI-format requests to OpenAI-compatible and vLLM providers, metered like chat.
+
+The body goes upstream as sent, with the model name swapped; the response comes back unchanged. Usage is the
+upstream's ``prompt_tokens``, charged at the model's input price - attributed to the key and counted against
+its budget like any other request (the older system let embeddings bypass both).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from gateway.config import specs
+from gateway.providers import base
+from gateway.providers import errors as upstream_errors
+from gateway.providers.wire import usage
+from gateway.serving import calls, chat, errors, planning, upstreams
+
+
+def validate(body: dict[str, Any]) -> None:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise errors.InvalidRequest("model is required", param="model")
+    value = body.get("input")
+    if isinstance(value, str):
+        return
+    if not isinstance(value, list) or not value:
+        raise errors.InvalidRequest("input must be a string or a non-empty array", param="input")
+
+
+class EmbeddingsFlow:
+    def __init__(self, services: calls.Services) -> None:
+        self._services = services
+
+    async def create(self, call: calls.Call) -> chat.Completion:
+        assert call.key is not None and call.body is not None
+        call.key.require(specs.Scope.EMBEDDINGS)
+        snap = self._services.snapshot()
+        pool = self._services.upstreams
+        candidates = planning.candidates(snap, call.key, call.body["model"], specs.Capability.EMBEDDINGS)
+        last: upstream_errors.UpstreamError | None = None
+        for candidate in candidates:
+            model = candidate.model
+            if upstreams.dialect(model.provider.spec.type) != "openai":
+                call.attempt(model, "skipped_unsupported")
+                continue
+            adapter = pool.get(model.provider.ref)
+            if adapter is None or pool.cooldown_remaining(model.provider.ref, time.monotonic()) > 0:
+                call.attempt(model, "skipped_unavailable")
+                continue
+            body = orjson.dumps({**call.body, "model": model.spec.upstream_model})
+            sent = time.perf_counter()
+            try:
+                response = await adapter.send(base.UpstreamRequest("/embeddings", body, call.request_id))
+                parsed = orjson.loads(response.body)
+            except orjson.JSONDecodeError:
+                last = upstream_errors.Transient(model.provider.ref.name, "malformed embeddings response")
+                call.attempt(model, last.error_class, status=200)
+                continue
+            except upstream_errors.UpstreamError as exc:
+                call.upstream_wait_s += time.perf_counter() - sent
+                call.attempt(model, exc.error_class, status=exc.status, ms=(time.perf_counter() - sent) * 1000)
+                if isinstance(exc, upstream_errors.RateLimited):
+                    pool.cool_down(model.provider.ref, exc.retry_after, time.monotonic())
+                if isinstance(exc, upstream_errors.BadRequest):
+                    raise chat.client_error(exc) from exc
+                last = exc
+                continue
+            call.upstream_wait_s += response.elapsed_s
+            call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
+            call.model, call.decision = model, candidate.reason
+            prompt = (parsed.get("usage") or {}).get("prompt_tokens") if isinstance(parsed, dict) else None
+            counted = (
+                usage.Usage(int(prompt), 0)
+                if isinstance(prompt, int)
+                else usage.Usage(usage.estimate_tokens(len(orjson.dumps(call.body.get("input")))), 0, estimated=True)
+            )
+            headers = call.headers()
+            calls.finish(self._services, call, status=200, counted=counted)
+            return chat.Completion(response.body, headers)
+        if last is None:
+            raise errors.NoCapacity(f"no provider for {call.body['model']!r} can serve embeddings right now")
+        raise errors.UpstreamFailed(
+            f"every provider for {call.body['model']!r} failed; last: {last.provider}: {last.message}",
+            error_class=last.error_class,
+        )

@@ -1,0 +1,111 @@
+"""One task writes request-log rows in batches, so a request never waits on Postgres for its log row.
+
+``record`` only appends to a bounded in-memory queue. The writer takes up to ``batch_size`` rows at a time
+(waiting at most ``max_delay_s`` for a batch to fill) and COPYs them. When Postgres fails the batch is kept and
+retried with backoff, rows keep queueing up to ``capacity``; beyond that new rows are dropped and counted
+(``tokenhub_request_log_dropped_total``), never blocking traffic. ``stop`` flushes what is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+
+import psycopg
+from psycopg import AsyncConnection
+
+from gateway.observability import metrics as metrics_mod
+from gateway.store import logs_repo
+
+log = logging.getLogger(__name__)
+
+
+class LogWriter:
+    def __init__(
+        self,
+        url: str,
+        metrics: metrics_mod.Metrics,
+        *,
+        capacity: int = 100_000,
+        batch_size: int = 500,
+        max_delay_s: float = 0.2,
+        retry_delay_s: float = 1.0,
+    ) -> None:
+        self._url = url
+        self._metrics = metrics
+        self._capacity = capacity
+        self._batch_size = batch_size
+        self._max_delay_s = max_delay_s
+        self._retry_delay_s = retry_delay_s
+        self._queue: collections.deque[logs_repo.RequestLogRow] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection[tuple[object, ...]] | None = None
+        self._stopping = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def record(self, row: logs_repo.RequestLogRow) -> None:
+        if len(self._queue) >= self._capacity:
+            self._metrics.request_log_dropped.inc()
+            return
+        self._queue.append(row)
+        if len(self._queue) >= self._batch_size:
+            self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="request-log-writer")
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Flush what is queued (bounded by ``timeout_s``), then stop."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+            except TimeoutError:
+                log.error("request log flush timed out with %d rows unwritten", len(self._queue))
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._stopping:
+                    return
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._max_delay_s)
+                continue
+            batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
+            try:
+                await self._write(batch)
+            except psycopg.Error as exc:
+                self._metrics.request_log_write_errors.inc()
+                log.warning("request log write failed (%s); %d rows queued, retrying", exc, len(self._queue))
+                await self._reset()
+                if self._stopping:
+                    return
+                await asyncio.sleep(self._retry_delay_s)
+                continue
+            for _ in batch:
+                self._queue.popleft()
+            self._metrics.request_log_written.inc(len(batch))
+
+    async def _write(self, batch: list[logs_repo.RequestLogRow]) -> None:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self._url)
+        await logs_repo.insert_batch(self._conn, batch)
+
+    async def _reset(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self._conn.close()
+        self._conn = None

@@ -1,0 +1,93 @@
+"""Provider adapters for the current snapshot, and per-provider cooldowns.
+
+An adapter (with its pooled connections) is kept across config revisions while its provider's settings and
+credential are unchanged; a changed provider gets a new adapter and the old one is closed only after a grace
+period, so requests still running on it finish. Cooldowns come from 429s: the upstream's Retry-After, or a
+default when it gave none, during which the provider is skipped instead of being hammered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from gateway.config import snapshot, specs
+from gateway.providers import base, registry, session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COOLDOWN_S = 5.0
+RETIRE_AFTER_S = 600.0
+
+
+def provider_config(entry: snapshot.ProviderEntry) -> base.ProviderConfig:
+    return base.ProviderConfig(
+        name=f"{entry.ref.namespace}/{entry.ref.name}",
+        type=entry.spec.type.value,
+        base_urls=entry.spec.urls,
+        api_key=entry.credential,
+        timeout_s=entry.spec.timeout_seconds,
+    )
+
+
+def dialect(provider_type: specs.ProviderType) -> str:
+    """The wire format a provider speaks: ``anthropic`` or ``openai`` (OpenAI, compatible servers, vLLM)."""
+    return "anthropic" if provider_type is specs.ProviderType.ANTHROPIC else "openai"
+
+
+class UpstreamPool:
+    def __init__(
+        self,
+        session_factory: session.SessionFactory = session.default_session,
+        retire_after_s: float = RETIRE_AFTER_S,
+    ) -> None:
+        self._session_factory = session_factory
+        self._retire_after_s = retire_after_s
+        self._adapters: dict[snapshot.Ref, tuple[base.ProviderConfig, base.ProviderAdapter]] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._cooldown_until: dict[snapshot.Ref, float] = {}
+
+    def sync(self, snap: snapshot.ConfigSnapshot) -> None:
+        """Match adapters to the snapshot's routable providers (called on every new snapshot)."""
+        wanted = {ref: provider_config(p) for ref, p in snap.providers.items() if p.routable}
+        for ref in list(self._adapters):
+            config, adapter = self._adapters[ref]
+            if wanted.get(ref) != config:
+                del self._adapters[ref]
+                self._retire(adapter)
+        for ref, config in wanted.items():
+            if ref not in self._adapters:
+                self._adapters[ref] = (config, registry.create_adapter(config, self._session_factory))
+
+    def get(self, ref: snapshot.Ref) -> base.ProviderAdapter | None:
+        found = self._adapters.get(ref)
+        return found[1] if found else None
+
+    def cooldown_remaining(self, ref: snapshot.Ref, now: float) -> float:
+        return max(0.0, self._cooldown_until.get(ref, 0.0) - now)
+
+    def cool_down(self, ref: snapshot.Ref, retry_after: float | None, now: float) -> None:
+        seconds = DEFAULT_COOLDOWN_S if retry_after is None else max(0.0, retry_after)
+        self._cooldown_until[ref] = max(self._cooldown_until.get(ref, 0.0), now + seconds)
+
+    def _retire(self, adapter: base.ProviderAdapter) -> None:
+        async def close_later() -> None:
+            await asyncio.sleep(self._retire_after_s)
+            await adapter.close()
+
+        try:
+            task = asyncio.get_running_loop().create_task(close_later())
+        except RuntimeError:  # no loop: nothing can be in flight either
+            return
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def close(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for _, adapter in self._adapters.values():
+            await adapter.close()
+        self._adapters.clear()

@@ -1,0 +1,89 @@
+"""Issued client keys: the public id and SHA-256 of the secret per ApiKey resource, never the key itself.
+
+Issuing, disabling and rotating are config changes like any other: they bump ``config_revision`` and NOTIFY in
+the same transaction, so every replica drops a disabled key from its index as soon as it reloads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from gateway import keys
+from gateway.config import documents
+from gateway.store import config_repo
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KeyListing:
+    namespace: str
+    name: str
+    key_id: str
+    key_prefix: str
+    created_at: dt.datetime
+    valid_until: dt.datetime | None
+    disabled: bool
+
+
+async def _next_revision(conn: psycopg.AsyncConnection[Any]) -> int:
+    cur = await conn.execute("SELECT revision FROM config_revision FOR UPDATE")
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]) + 1
+
+
+async def insert(
+    conn: psycopg.AsyncConnection[Any], ref: documents.ObjectRef, issued: keys.IssuedKey, revision: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (issued.public_id, issued.secret_hash, ref.namespace, ref.name, keys.display_prefix(issued.full_key), revision),
+    )
+
+
+async def active_key_owners(url: str) -> set[documents.ObjectRef]:
+    """ApiKey resources that have a usable (enabled, not retired) key."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT DISTINCT namespace, name FROM api_keys WHERE NOT disabled"
+            " AND (valid_until IS NULL OR valid_until > now())"
+        )
+        return {documents.ObjectRef("ApiKey", r[0], r[1]) for r in await cur.fetchall()}
+
+
+async def issue(url: str, ref: documents.ObjectRef) -> tuple[keys.IssuedKey, int]:
+    """Issue one more key for an existing ApiKey resource; returns it (to hand out once) and the revision."""
+    issued = keys.generate()
+    async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
+        revision = await _next_revision(conn)
+        await insert(conn, ref, issued, revision)
+        await config_repo.bump_revision(conn, revision)
+    return issued, revision
+
+
+async def retire(url: str, ref: documents.ObjectRef, grace: dt.timedelta) -> int:
+    """End the validity of a resource's current keys after ``grace`` (rotation keeps the old key briefly)."""
+    async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
+        revision = await _next_revision(conn)
+        cur = await conn.execute(
+            "UPDATE api_keys SET valid_until = now() + %s, revision = %s"
+            " WHERE namespace = %s AND name = %s AND NOT disabled"
+            " AND (valid_until IS NULL OR valid_until > now() + %s)",
+            (grace, revision, ref.namespace, ref.name, grace),
+        )
+        if cur.rowcount:
+            await config_repo.bump_revision(conn, revision)
+        return cur.rowcount
+
+
+async def listing(url: str) -> list[KeyListing]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT namespace, name, key_id, key_prefix, created_at, valid_until, disabled FROM api_keys"
+            " ORDER BY namespace, name, created_at"
+        )
+        return [KeyListing(*row) for row in await cur.fetchall()]

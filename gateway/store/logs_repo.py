@@ -1,0 +1,92 @@
+"""The request log: one row per request, written in batches with COPY.
+
+Batches go through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING`` on ``request_id``, so replaying
+a batch (after a failed commit, or from the spool when Postgres returns) never doubles a row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import psycopg
+
+COLUMNS = (
+    "request_id",
+    "created_at",
+    "endpoint",
+    "key_id",
+    "key_namespace",
+    "key_name",
+    "model",
+    "provider",
+    "upstream_model",
+    "mode",
+    "stream",
+    "status",
+    "error_class",
+    "error_message",
+    "input_tokens",
+    "output_tokens",
+    "usage_estimated",
+    "cost_usd",
+    "latency_ms",
+    "ttft_ms",
+    "overhead_ms",
+    "decision",
+    "attempts",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestLogRow:
+    request_id: str
+    created_at: dt.datetime
+    endpoint: str
+    status: int
+    latency_ms: float
+    key_id: str | None = None
+    key_namespace: str | None = None
+    key_name: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    upstream_model: str | None = None
+    mode: str | None = None
+    stream: bool = False
+    error_class: str | None = None
+    error_message: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usage_estimated: bool = False
+    cost_usd: Decimal = Decimal(0)
+    ttft_ms: float | None = None
+    overhead_ms: float | None = None
+    decision: str | None = None
+    attempts: tuple[dict[str, Any], ...] = ()
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(
+            orjson.dumps(list(self.attempts)).decode() if name == "attempts" else getattr(self, name)
+            for name in COLUMNS
+        )
+
+
+async def insert_batch(conn: psycopg.AsyncConnection[Any], rows: Sequence[RequestLogRow]) -> None:
+    """Write a batch in one transaction; rows whose request_id is already stored are skipped."""
+    columns = ", ".join(COLUMNS)
+    async with conn.transaction():
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS request_logs_batch (LIKE request_logs INCLUDING DEFAULTS)"
+            " ON COMMIT DELETE ROWS"
+        )
+        async with conn.cursor().copy(f"COPY request_logs_batch ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                await copy.write_row(row.values())
+        await conn.execute(
+            f"INSERT INTO request_logs ({columns}) SELECT {columns} FROM request_logs_batch"
+            " ON CONFLICT (request_id) DO NOTHING"
+        )
