@@ -81,9 +81,7 @@ def anthropic_tool_request() -> dict[str, Any]:
     return {
         "model": "claude-sonnet-4-5",
         "max_tokens": 1024,
-        "system": [
-            {"type": "text", "text": "You are a weather assistant.", "cache_control": {"type": "ephemeral"}}
-        ],
+        "system": [{"type": "text", "text": "You are a weather assistant.", "cache_control": {"type": "ephemeral"}}],
         "messages": [
             {
                 "role": "user",
