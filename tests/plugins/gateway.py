@@ -1,0 +1,188 @@
+"""A gateway running in the test's event loop on a loopback port, configured against the fake upstreams.
+
+The configuration goes through the real path: manifests -> ``standalone.apply_documents`` -> Postgres ->
+snapshot; keys are issued by the real ``keys_repo``. The SDKs then talk to it over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import pathlib
+import textwrap
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+import uvicorn
+
+from gateway import app as app_mod
+from gateway import settings as settings_mod
+from gateway import standalone
+from gateway.config import documents, manifests
+from gateway.serving import runtime as runtime_mod
+from gateway.store import keys_repo, vault_repo
+from gateway.vault import KdfParams
+from tests.fakes import fixtures as fake_fixtures
+from tests.fakes import upstreams
+from tests.plugins.processes import free_port
+
+VAULT_PASSWORD = "test vault password, long enough"
+
+MANIFESTS = """
+apiVersion: tokenhub.io/v1alpha1
+kind: Provider
+metadata: {{name: openai}}
+spec: {{type: openai, baseURL: "{openai}", apiKeySecretRef: {{name: openai-creds}}, timeoutSeconds: 5}}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Provider
+metadata: {{name: anthropic}}
+spec: {{type: anthropic, baseURL: "{anthropic}", apiKeySecretRef: {{name: anthropic-creds}}, timeoutSeconds: 5}}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Provider
+metadata: {{name: vllm}}
+spec: {{type: vllm, endpoints: [{vllm}], timeoutSeconds: 5}}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Model
+metadata: {{name: gpt}}
+spec:
+  providerRef: openai
+  upstreamModel: gpt-4o-mini
+  aliases: [gpt-4o-mini]
+  contextWindow: 128000
+  pricing: {{inputPer1K: 0.00015, outputPer1K: 0.0006}}
+  capabilities: [chat, tools, json, vision]
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Model
+metadata: {{name: claude}}
+spec:
+  providerRef: anthropic
+  upstreamModel: claude-fake-large
+  aliases: [claude-fake-large]
+  contextWindow: 200000
+  pricing: {{inputPer1K: 0.003, outputPer1K: 0.015}}
+  capabilities: [chat, tools, vision]
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Model
+metadata: {{name: llama}}
+spec:
+  providerRef: vllm
+  upstreamModel: meta-llama/Llama-3.1-8B-Instruct
+  contextWindow: 8192
+  pricing: {{inputPer1K: 0.0001, outputPer1K: 0.0002}}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Model
+metadata: {{name: embed}}
+spec:
+  providerRef: openai
+  upstreamModel: text-embedding-3-small
+  aliases: [text-embedding-3-small]
+  pricing: {{inputPer1K: 0.00002}}
+  capabilities: [embeddings]
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: RoutingPolicy
+metadata: {{name: default}}
+spec:
+  default: true
+  fallbacks:
+    - {{model: gpt, to: [claude]}}
+    - {{model: claude, to: [gpt]}}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: ApiKey
+metadata: {{name: tester}}
+spec: {{scopes: [chat, embeddings, models]}}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: ApiKey
+metadata: {{name: chat-only}}
+spec: {{scopes: [chat]}}
+"""
+
+
+@dataclasses.dataclass
+class Gateway:
+    url: str
+    key: str  # scopes chat, embeddings, models
+    chat_only_key: str
+    database_url: str
+    runtime: runtime_mod.Runtime
+    openai: upstreams.OpenAIUpstream
+    anthropic: upstreams.AnthropicUpstream
+    vllm: tuple[upstreams.VLLMUpstream, ...]
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    async def flush_logs(self) -> None:
+        for _ in range(200):
+            if self.runtime.logs.pending == 0:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # the batch being written
+
+
+def render_manifests(
+    openai: upstreams.OpenAIUpstream, anthropic: upstreams.AnthropicUpstream, vllm: tuple[upstreams.VLLMUpstream, ...]
+) -> str:
+    endpoints = ", ".join(f'"{fake.url}"' for fake in vllm)
+    return textwrap.dedent(MANIFESTS.format(openai=openai.url, anthropic=anthropic.url, vllm=endpoints))
+
+
+@pytest_asyncio.fixture
+async def gateway(
+    database_url: str,
+    openai_upstream: upstreams.OpenAIUpstream,
+    anthropic_upstream: upstreams.AnthropicUpstream,
+    vllm_upstreams: tuple[upstreams.VLLMUpstream, ...],
+    tmp_path: pathlib.Path,
+) -> AsyncIterator[Gateway]:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(render_manifests(openai_upstream, anthropic_upstream, vllm_upstreams))
+    docs = manifests.load(folder)
+    cipher = await vault_repo.open_or_create(database_url, VAULT_PASSWORD, KdfParams.fast_for_tests())
+    source = standalone.SecretSource(
+        {
+            standalone.secret_env_name("openai-creds", "apiKey"): fake_fixtures.OPENAI_KEY,
+            standalone.secret_env_name("anthropic-creds", "apiKey"): fake_fixtures.ANTHROPIC_KEY,
+        },
+        tmp_path / "secrets",
+    )
+    await standalone.apply_documents(database_url, docs, source, cipher, prune=False)
+    key, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "tester"))
+    chat_only, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "chat-only"))
+
+    settings = settings_mod.Settings(config_poll_interval_s=0.2)
+    runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
+    port = free_port()
+    config = uvicorn.Config(
+        app_mod.create_app(runtime), host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name="gateway-under-test")
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield Gateway(
+            url=f"http://127.0.0.1:{port}",
+            key=key.full_key,
+            chat_only_key=chat_only.full_key,
+            database_url=database_url,
+            runtime=runtime,
+            openai=openai_upstream,
+            anthropic=anthropic_upstream,
+            vllm=vllm_upstreams,
+        )
+    finally:
+        server.should_exit = True
+        await task
