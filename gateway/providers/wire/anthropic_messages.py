@@ -13,13 +13,13 @@ from typing import Any
 
 import orjson
 
-from gateway.providers.wire import checks
+from gateway.providers.wire import checks, media
 from gateway.providers.wire.errors import WireError
 
 BLOCK_TYPES = ("text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking")
 USER_ONLY = frozenset({"tool_result"})
 ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking"})
-IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+IMAGE_MEDIA_TYPES = tuple(sorted(media.ANTHROPIC_IMAGE_TYPES))
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 

@@ -6,6 +6,8 @@ inline images in no other encoding.
 
 from __future__ import annotations
 
+ANTHROPIC_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
 
 def parse_data_url(url: str) -> tuple[str, str] | None:
     """``(media_type, base64 data)`` of a ``data:<type>;base64,<data>`` URL, or ``None`` for any other URL."""

@@ -62,8 +62,8 @@ def prepare_upstream(request: dict[str, Any], upstream_model: str) -> bytes:
     """The body for an OpenAI-compatible upstream: its own model name, and usage always reported on streams.
 
     ``stream_options.include_usage`` is forced on so that a streamed answer is charged from the upstream's own
-    count; the final usage chunk it adds (with empty ``choices``) is what the client asked for anyway when it
-    set the option, and harmless to clients that did not (the OpenAI SDKs skip chunks without choices).
+    count. A client that did not ask for usage (``wants_usage``) should not be sent the extra final chunk
+    (``is_usage_chunk``): its empty ``choices`` trips clients that read ``choices[0]`` of every chunk.
     """
     body = dict(request)
     body["model"] = upstream_model
@@ -71,6 +71,17 @@ def prepare_upstream(request: dict[str, Any], upstream_model: str) -> bytes:
         options = body.get("stream_options")
         body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
     return orjson.dumps(body)
+
+
+def wants_usage(request: dict[str, Any]) -> bool:
+    """Whether the client asked for the final usage chunk of a stream."""
+    options = request.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def is_usage_chunk(chunk: dict[str, Any]) -> bool:
+    """Whether a stream chunk is the usage-only one ``include_usage`` adds (no choices, a usage object)."""
+    return not chunk.get("choices") and isinstance(chunk.get("usage"), dict)
 
 
 def _validate_messages(messages: list[Any]) -> None:

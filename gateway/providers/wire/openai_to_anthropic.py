@@ -175,6 +175,8 @@ def _user_content(content: object, at: str) -> str | list[dict[str, Any]]:
 def _image(url: str, at: str) -> dict[str, Any]:
     inline = media.parse_data_url(url)
     if inline is not None:
+        if inline[0] not in media.ANTHROPIC_IMAGE_TYPES:
+            raise Untranslatable(at, f"Anthropic takes JPEG, PNG, GIF or WebP images, not {inline[0]!r}")
         return {"type": "image", "source": {"type": "base64", "media_type": inline[0], "data": inline[1]}}
     if media.is_web_url(url):
         return {"type": "image", "source": {"type": "url", "url": url}}

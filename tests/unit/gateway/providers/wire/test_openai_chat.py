@@ -172,3 +172,11 @@ def test_prepare_upstream_sets_the_model_and_forces_usage_on_streams() -> None:
 def test_prepare_upstream_adds_no_stream_options_to_a_plain_request() -> None:
     sent = orjson.loads(openai_chat.prepare_upstream(payloads.openai_tool_request(), "m"))
     assert "stream_options" not in sent
+
+
+def test_only_clients_that_asked_for_usage_want_the_usage_chunk() -> None:
+    assert openai_chat.wants_usage(with_changes(stream=True, stream_options={"include_usage": True}))
+    assert not openai_chat.wants_usage(with_changes(stream=True))
+    usage_chunk = payloads.openai_stream()[-1]
+    assert openai_chat.is_usage_chunk(usage_chunk)
+    assert not any(openai_chat.is_usage_chunk(c) for c in payloads.openai_stream()[:-1])

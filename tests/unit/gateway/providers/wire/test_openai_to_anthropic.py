@@ -161,6 +161,10 @@ def test_a_final_assistant_prefill_loses_its_trailing_whitespace() -> None:
             {"type": "image_url", "image_url": {"url": "ftp://x/y.png"}},
             "messages[1].content[1].image_url.url",
         ),
+        (
+            {"type": "image_url", "image_url": {"url": "data:image/bmp;base64,Qk0="}},
+            "messages[1].content[1].image_url.url",
+        ),
         ({"type": "file", "file": {"file_id": "file-abc"}}, "messages[1].content[1].file"),
     ],
 )
