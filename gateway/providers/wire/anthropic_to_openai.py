@@ -71,6 +71,7 @@ def request(
 def response(body: dict[str, Any], *, created: int, model: str | None = None) -> dict[str, Any]:
     """The chat.completion for an Anthropic Message; ``created`` is the Unix time to report."""
     texts: list[str] = []
+    thinking: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in body.get("content") or ():
         kind = block.get("type")
@@ -78,9 +79,13 @@ def response(body: dict[str, Any], *, created: int, model: str | None = None) ->
             texts.append(block.get("text") or "")
         elif kind == "tool_use":
             calls.append(_tool_call(block))
+        elif kind == "thinking":
+            thinking.append(block.get("thinking") or "")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
     if calls:
         message["tool_calls"] = calls
+    if thinking:
+        message["reasoning_content"] = "".join(thinking)  # as OpenAI-compatible reasoning servers name it
     reported = usage.from_anthropic(body) or usage.Usage(0, 0)
     choice = {
         "index": 0,

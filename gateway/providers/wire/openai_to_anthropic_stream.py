@@ -6,6 +6,7 @@ calls. So a tool block is closed when the next tool call begins only if its argu
 and fragments go to their own block index until the choice finishes. ``message_delta`` and ``message_stop``
 wait for ``finish()``, because OpenAI reports usage after the finish reason; a stream that never gave one
 still ends with a whole message, stop reason ``max_tokens`` (cut short) and the best known usage.
+Reasoning deltas (``reasoning_content``) are not forwarded: a thinking block needs Anthropic's signature.
 """
 
 from __future__ import annotations

@@ -203,3 +203,11 @@ def test_anthropic_errors_are_shown_in_openais_shape(
     assert reply.body == {
         "error": {"message": "something went wrong", "type": openai_type, "param": None, "code": error_type}
     }
+
+
+def test_thinking_in_a_message_is_kept_as_reasoning_content() -> None:
+    body = payloads.anthropic_message()
+    body["content"].insert(0, {"type": "thinking", "thinking": "Paris first.", "signature": "EqQB"})
+    message = anthropic_to_openai.response(body, created=0)["choices"][0]["message"]
+    assert message["reasoning_content"] == "Paris first."
+    assert message["content"] == "Let me look up both cities."
