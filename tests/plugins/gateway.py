@@ -11,7 +11,9 @@ import dataclasses
 import pathlib
 import textwrap
 from collections.abc import AsyncIterator
+from typing import Any
 
+import psycopg
 import pytest_asyncio
 import uvicorn
 
@@ -27,22 +29,24 @@ from tests.fakes import upstreams
 from tests.plugins.processes import free_port
 
 VAULT_PASSWORD = "test vault password, long enough"
+UPSTREAM_TIMEOUT_S = 1.0  # loopback fakes answer in milliseconds; a short timeout keeps timeout tests quick
+LOG_COLUMNS = "status, model, provider, input_tokens, output_tokens, cost_usd, error_class, stream"
 
 MANIFESTS = """
 apiVersion: tokenhub.io/v1alpha1
 kind: Provider
 metadata: {{name: openai}}
-spec: {{type: openai, baseURL: "{openai}", apiKeySecretRef: {{name: openai-creds}}, timeoutSeconds: 5}}
+spec: {{type: openai, baseURL: "{openai}", apiKeySecretRef: {{name: openai-creds}}, timeoutSeconds: {timeout}}}
 ---
 apiVersion: tokenhub.io/v1alpha1
 kind: Provider
 metadata: {{name: anthropic}}
-spec: {{type: anthropic, baseURL: "{anthropic}", apiKeySecretRef: {{name: anthropic-creds}}, timeoutSeconds: 5}}
+spec: {{type: anthropic, baseURL: "{anthropic}", apiKeySecretRef: {{name: anthropic-creds}}, timeoutSeconds: {timeout}}}
 ---
 apiVersion: tokenhub.io/v1alpha1
 kind: Provider
 metadata: {{name: vllm}}
-spec: {{type: vllm, endpoints: [{vllm}], timeoutSeconds: 5}}
+spec: {{type: vllm, endpoints: [{vllm}], timeoutSeconds: {timeout}}}
 ---
 apiVersion: tokenhub.io/v1alpha1
 kind: Model
@@ -116,6 +120,9 @@ class Gateway:
     openai: upstreams.OpenAIUpstream
     anthropic: upstreams.AnthropicUpstream
     vllm: tuple[upstreams.VLLMUpstream, ...]
+    manifests: str
+    secrets: standalone.SecretSource
+    cipher: vault_repo.VaultCipher
 
     @property
     def base_url(self) -> str:
@@ -128,12 +135,54 @@ class Gateway:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.3)  # the batch being written
 
+    async def log_rows(self, count: int, columns: str = LOG_COLUMNS) -> list[tuple[Any, ...]]:
+        """The request log's rows in arrival order, once at least ``count`` are written (5 s at most)."""
+        rows: list[tuple[Any, ...]] = []
+        for _ in range(250):
+            async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+                cur = await conn.execute(f"SELECT {columns} FROM request_logs ORDER BY created_at")
+                rows = await cur.fetchall()
+            if len(rows) >= count:
+                return rows
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"expected {count} request log rows, found {len(rows)}: {rows}")
+
+    async def until_revision(self, revision: int, timeout_s: float = 5.0) -> None:
+        """Wait until this replica serves config ``revision`` (the listener polls every 0.2 s here)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            current = self.runtime.config.current
+            if current is not None and current.revision >= revision:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the gateway did not reach config revision {revision} in {timeout_s}s")
+            await asyncio.sleep(0.02)
+
+    async def apply(self, changed_manifests: str) -> int:
+        """Apply the fixture's manifests with ``changed_manifests`` added or replacing theirs; the new revision."""
+        docs: dict[documents.ObjectRef, documents.Document] = {}
+        for text in (self.manifests, textwrap.dedent(changed_manifests)):
+            loaded, problems = manifests.load_text(text, "test")
+            assert not problems, problems
+            docs.update((doc.ref, doc) for doc in loaded)
+        report = await standalone.apply_documents(
+            self.database_url, list(docs.values()), self.secrets, self.cipher, prune=False
+        )
+        return report.result.revision
+
+    async def issue_key(self, name: str) -> str:
+        issued, revision = await keys_repo.issue(self.database_url, documents.ObjectRef("ApiKey", "default", name))
+        await self.until_revision(revision)
+        return issued.full_key
+
 
 def render_manifests(
     openai: upstreams.OpenAIUpstream, anthropic: upstreams.AnthropicUpstream, vllm: tuple[upstreams.VLLMUpstream, ...]
 ) -> str:
     endpoints = ", ".join(f'"{fake.url}"' for fake in vllm)
-    return textwrap.dedent(MANIFESTS.format(openai=openai.url, anthropic=anthropic.url, vllm=endpoints))
+    return textwrap.dedent(
+        MANIFESTS.format(openai=openai.url, anthropic=anthropic.url, vllm=endpoints, timeout=UPSTREAM_TIMEOUT_S)
+    )
 
 
 @pytest_asyncio.fixture
@@ -146,7 +195,8 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
-    (folder / "config.yaml").write_text(render_manifests(openai_upstream, anthropic_upstream, vllm_upstreams))
+    rendered = render_manifests(openai_upstream, anthropic_upstream, vllm_upstreams)
+    (folder / "config.yaml").write_text(rendered)
     docs = manifests.load(folder)
     cipher = await vault_repo.open_or_create(database_url, VAULT_PASSWORD, KdfParams.fast_for_tests())
     source = standalone.SecretSource(
@@ -182,6 +232,9 @@ async def gateway(
             openai=openai_upstream,
             anthropic=anthropic_upstream,
             vllm=vllm_upstreams,
+            manifests=rendered,
+            secrets=source,
+            cipher=cipher,
         )
     finally:
         server.should_exit = True
