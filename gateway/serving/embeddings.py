@@ -30,6 +30,21 @@ def validate(body: dict[str, Any]) -> None:
         raise errors.InvalidRequest("input must be a string or a non-empty array", param="input")
 
 
+def _all_failed(
+    requested: str, last: upstream_errors.UpstreamError | None, cooling: list[float]
+) -> errors.RequestFailed:
+    """The error when no candidate answered: rate limiting stays a 429 (with a wait) so clients back off."""
+    if isinstance(last, upstream_errors.RateLimited) or (last is None and cooling):
+        wait = min(cooling) if cooling else (last.retry_after if last is not None else None)
+        return errors.RateLimited(f"the providers for {requested!r} are rate limiting", retry_after=wait)
+    if last is None:
+        return errors.NoCapacity(f"no provider for {requested!r} can serve embeddings right now")
+    return errors.UpstreamFailed(
+        f"every provider for {requested!r} failed; last: {last.provider}: {last.message}",
+        error_class=last.error_class,
+    )
+
+
 class EmbeddingsFlow:
     def __init__(self, services: calls.Services) -> None:
         self._services = services
@@ -41,13 +56,19 @@ class EmbeddingsFlow:
         pool = self._services.upstreams
         candidates = planning.candidates(snap, call.key, call.body["model"], specs.Capability.EMBEDDINGS)
         last: upstream_errors.UpstreamError | None = None
+        cooling: list[float] = []
         for candidate in candidates:
             model = candidate.model
             if upstreams.dialect(model.provider.spec.type) != "openai":
                 call.attempt(model, "skipped_unsupported")
                 continue
+            remaining = pool.cooldown_remaining(model.provider.ref, time.monotonic())
+            if remaining > 0:
+                cooling.append(remaining)
+                call.attempt(model, "skipped_cooldown")
+                continue
             adapter = pool.get(model.provider.ref)
-            if adapter is None or pool.cooldown_remaining(model.provider.ref, time.monotonic()) > 0:
+            if adapter is None:
                 call.attempt(model, "skipped_unavailable")
                 continue
             body = orjson.dumps({**call.body, "model": model.spec.upstream_model})
@@ -80,9 +101,4 @@ class EmbeddingsFlow:
             headers = call.headers()
             calls.finish(self._services, call, status=200, counted=counted)
             return chat.Completion(response.body, headers)
-        if last is None:
-            raise errors.NoCapacity(f"no provider for {call.body['model']!r} can serve embeddings right now")
-        raise errors.UpstreamFailed(
-            f"every provider for {call.body['model']!r} failed; last: {last.provider}: {last.message}",
-            error_class=last.error_class,
-        )
+        raise _all_failed(call.body["model"], last, cooling)
