@@ -158,6 +158,14 @@ class Gateway:
                 raise AssertionError(f"the gateway did not reach config revision {revision} in {timeout_s}s")
             await asyncio.sleep(0.02)
 
+    async def catch_up(self) -> None:
+        """Wait until this replica serves the revision the store holds now (after any out-of-band change)."""
+        async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+            cur = await conn.execute("SELECT revision FROM config_revision")
+            row = await cur.fetchone()
+        assert row is not None
+        await self.until_revision(int(row[0]))
+
     async def apply(self, changed_manifests: str) -> int:
         """Apply the fixture's manifests with ``changed_manifests`` added or replacing theirs; the new revision."""
         docs: dict[documents.ObjectRef, documents.Document] = {}
