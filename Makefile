@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## start the standalone gateway on examples/ with the embedded Postgres
 	$(BIN)/tokenhub serve -f examples
 
-test: check test-unit test-integration  ## everything CI runs
+test: check test-unit test-integration test-e2e  ## everything CI runs
 
 check: lint typecheck imports crds  ## static checks; fails if a generated file is stale
 
@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy gateway operator/tokenhub_operator
+	$(BIN)/mypy gateway operator/tokenhub_operator e2e
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
@@ -39,6 +39,10 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
+
+test-e2e: $(STAMP)  ## builds etcd, kube-apiserver, kubectl and helm from Go modules once (cached), then runs e2e/
+	bash e2e/controlplane/build.sh
+	$(BIN)/pytest -q e2e
 
 clean:
 	rm -rf $(VENV) .tokenhub .mypy_cache .ruff_cache .pytest_cache

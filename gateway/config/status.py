@@ -64,6 +64,8 @@ class ApiKeyStatus(_Status):
     key_prefix: Annotated[str | None, Field(alias="keyPrefix", max_length=64)] = None
     issued_at: Annotated[dt.datetime | None, Field(alias="issuedAt")] = None
     spend_usd: Annotated[float | None, Field(alias="spendUSD", ge=0)] = None
+    secret_name: Annotated[str | None, Field(alias="secretName", max_length=253)] = None
+    rotation_handled: Annotated[str | None, Field(alias="rotationHandled", max_length=256)] = None
 
 
 STATUS_TYPES: dict[str, type[_Status]] = {

@@ -191,3 +191,12 @@ async def current_revision(conn: psycopg.AsyncConnection[Any]) -> int:
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def object_exists(url: str, ref: documents.ObjectRef) -> bool:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM config_objects WHERE kind = %s AND namespace = %s AND name = %s",
+            (ref.kind, ref.namespace, ref.name),
+        )
+        return await cur.fetchone() is not None

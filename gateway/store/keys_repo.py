@@ -55,9 +55,20 @@ async def active_key_owners(url: str) -> set[documents.ObjectRef]:
         return {documents.ObjectRef("ApiKey", r[0], r[1]) for r in await cur.fetchall()}
 
 
-async def issue(url: str, ref: documents.ObjectRef) -> tuple[keys.IssuedKey, int]:
-    """Issue one more key for an existing ApiKey resource; returns it (to hand out once) and the revision."""
-    issued = keys.generate()
+async def active_key_ids(url: str, ref: documents.ObjectRef) -> list[str]:
+    """The usable keys of one ApiKey resource, newest first."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT key_id FROM api_keys WHERE namespace = %s AND name = %s AND NOT disabled"
+            " AND (valid_until IS NULL OR valid_until > now()) ORDER BY created_at DESC",
+            (ref.namespace, ref.name),
+        )
+        return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def issue(url: str, ref: documents.ObjectRef, issued: keys.IssuedKey | None = None) -> tuple[keys.IssuedKey, int]:
+    """Store one more key for an ApiKey resource (a new one unless given); returns it and the revision."""
+    issued = issued or keys.generate()
     async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
         revision = await _next_revision(conn)
         await insert(conn, ref, issued, revision)

@@ -1,0 +1,56 @@
+"""What every kind's handlers share: the resource coordinates, the clock, and writing status then raising."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import kopf
+
+from gateway.config import specs
+from tokenhub_operator import errors, reconciler, status
+
+GROUP, VERSION = specs.API_GROUP, specs.API_VERSION
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def context(memo: Any) -> reconciler.Context:
+    ctx: reconciler.Context = memo.ctx
+    return ctx
+
+
+def write_status(
+    patch_status: Any,
+    body: Mapping[str, Any],
+    conditions: Iterable[status.Condition],
+    **fields: Any,
+) -> dict[str, Any]:
+    """Set conditions (with Ready first) and extra fields on the status patch; returns the status written."""
+    wanted = list(conditions)
+    previous = (body.get("status") or {}).get("conditions")
+    generation = body.get("metadata", {}).get("generation")
+    written = {
+        "conditions": status.conditions([status.ready(wanted), *wanted], previous, generation, now()),
+        "observedGeneration": generation,
+        **fields,
+    }
+    for key, value in written.items():
+        patch_status[key] = value
+    return written
+
+
+def fail(patch_status: Any, body: Mapping[str, Any], exc: Exception, delay: float) -> Exception:
+    """Record why the resource is not ready and turn the failure into Kopf's retry semantics."""
+    reason = {
+        errors.SpecInvalid: "InvalidSpec",
+        errors.WaitingFor: "Waiting",
+    }.get(type(exc), "StoreUnavailable")
+    write_status(patch_status, body, [status.Condition("Stored", False, reason, str(exc))])
+    return errors.to_kopf(exc, delay)
+
+
+__all__ = ["GROUP", "VERSION", "context", "fail", "kopf", "now", "write_status"]

@@ -1,0 +1,43 @@
+"""RoutingPolicy: store the spec; the gateways compile it into their routing tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from gateway.store import errors as store_errors
+from tokenhub_operator import errors, reconciler, status
+from tokenhub_operator.handlers import common
+
+PLURAL = "routingpolicies"
+
+
+async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_status: Any) -> None:
+    try:
+        await reconciler.store(ctx, reconciler.document(body))
+    except (errors.SpecInvalid, store_errors.StoreError) as exc:
+        raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
+    common.write_status(patch_status, body, [status.Condition("Stored", True, "Stored", "in the configuration store")])
+
+
+@kopf.on.resume(common.GROUP, common.VERSION, PLURAL)
+@kopf.on.create(common.GROUP, common.VERSION, PLURAL)
+@kopf.on.update(common.GROUP, common.VERSION, PLURAL)
+async def policy_changed(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    await reconcile(common.context(memo), body, patch.status)
+
+
+@kopf.timer(common.GROUP, common.VERSION, PLURAL, interval=300, initial_delay=300, idle=60)
+async def policy_resync(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    await reconcile(common.context(memo), body, patch.status)
+
+
+@kopf.on.delete(common.GROUP, common.VERSION, PLURAL)
+async def policy_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx = common.context(memo)
+    try:
+        await reconciler.remove(ctx, reconciler.document_ref(body))
+    except store_errors.StoreError as exc:
+        raise errors.to_kopf(exc, ctx.settings.temporary_delay_s) from exc

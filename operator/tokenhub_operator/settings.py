@@ -1,0 +1,57 @@
+"""Operator settings, read from the environment once at startup (the operator's only reader of it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from collections.abc import Mapping
+
+
+class SettingsError(ValueError):
+    """A required variable is missing or unusable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorSettings:
+    database_url: str
+    vault_password: str = dataclasses.field(repr=False)
+    namespaces: tuple[str, ...] = ()  # empty: every namespace
+    priority: int = 0
+    peering_name: str = "tokenhub"
+    key_rotation_grace_s: float = 3600.0
+    resync_interval_s: float = 300.0
+    temporary_delay_s: float = 15.0
+    verbose: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
+        env = os.environ if env is None else env
+        url = env.get("TOKENHUB_DATABASE_URL")
+        if not url:
+            raise SettingsError("TOKENHUB_DATABASE_URL is required")
+        password = env.get("TOKENHUB_VAULT_PASSWORD")
+        if not password and env.get("TOKENHUB_VAULT_PASSWORD_FILE"):
+            password = pathlib.Path(env["TOKENHUB_VAULT_PASSWORD_FILE"]).read_text(encoding="utf-8").strip()
+        if not password:
+            raise SettingsError("TOKENHUB_VAULT_PASSWORD or TOKENHUB_VAULT_PASSWORD_FILE is required")
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(name)
+            try:
+                return float(raw) if raw else default
+            except ValueError as exc:
+                raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+        namespaces = tuple(ns.strip() for ns in env.get("TOKENHUB_WATCH_NAMESPACES", "").split(",") if ns.strip())
+        return cls(
+            database_url=url,
+            vault_password=password,
+            namespaces=namespaces,
+            priority=int(number("TOKENHUB_OPERATOR_PRIORITY", 0)),
+            peering_name=env.get("TOKENHUB_OPERATOR_PEERING", "tokenhub"),
+            key_rotation_grace_s=number("TOKENHUB_KEY_ROTATION_GRACE_SECONDS", 3600.0),
+            resync_interval_s=number("TOKENHUB_RESYNC_SECONDS", 300.0),
+            temporary_delay_s=number("TOKENHUB_RETRY_DELAY_SECONDS", 15.0),
+            verbose=env.get("TOKENHUB_LOG_LEVEL", "info").lower() == "debug",
+        )
