@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 from gateway import settings as settings_mod
 from gateway.config import documents, manifests, reconcile, specs
-from gateway.store import config_repo, keys_repo, vault_repo
+from gateway.store import config_repo, vault_repo
 
 log = logging.getLogger(__name__)
 OWNER = "manifest"
@@ -73,10 +73,6 @@ class ApplyReport:
     issued: tuple[pathlib.Path, ...] = ()
 
 
-def key_file(data_dir: pathlib.Path, ref: documents.ObjectRef) -> pathlib.Path:
-    return data_dir / "keys" / ref.namespace / ref.name
-
-
 def write_private(path: pathlib.Path, text: str) -> None:
     """Write a secret readable by its owner only, replacing any previous file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -85,20 +81,6 @@ def write_private(path: pathlib.Path, text: str) -> None:
     tmp.touch(mode=0o600)
     tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
-
-
-async def issue_missing_keys(url: str, docs: list[documents.Document], data_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Issue a key for every ApiKey document that has none usable yet, and write it to its key file."""
-    active = await keys_repo.active_key_owners(url)
-    written = []
-    for doc in docs:
-        if isinstance(doc.spec, specs.ApiKeySpec) and doc.ref not in active:
-            issued, _ = await keys_repo.issue(url, doc.ref)
-            path = key_file(data_dir, doc.ref)
-            write_private(path, issued.full_key)
-            log.info("issued a key for %s into %s", doc.ref, path)
-            written.append(path)
-    return written
 
 
 def desired_credentials(
@@ -127,18 +109,30 @@ async def apply_documents(
     cipher: config_repo.CredentialCipher,
     *,
     prune: bool,
+    keys_dir: pathlib.Path | None = None,
 ) -> ApplyReport:
+    """Apply documents in one transaction; ApiKeys without a key get one, written under ``keys_dir``."""
     desired = [reconcile.DesiredObject.of(doc) for doc in docs]
     credentials, unresolved = desired_credentials(docs, source)
+    written: list[pathlib.Path] = []
 
     def planner(current: config_repo.CurrentState) -> reconcile.ChangeSet:
         changes = reconcile.plan(desired, current.objects, owner=OWNER, prune=prune)
         others = [ref for ref, stored in current.objects.items() if stored.owner != OWNER]
         creds = reconcile.plan_credentials(credentials, current.credentials, keep=others)
-        return reconcile.with_credentials(changes, creds)
+        issue = reconcile.keys_to_issue(desired, current.keyed) if keys_dir is not None else ()
+        return dataclasses.replace(reconcile.with_credentials(changes, creds), issue_keys=issue)
 
-    result = await config_repo.apply(url, planner, owner=OWNER, cipher=cipher)
-    return ApplyReport(result, tuple(unresolved))
+    def deliver(issued: config_repo.IssuedKeys) -> None:
+        assert keys_dir is not None
+        for ref, key in issued:
+            path = keys_dir / ref.namespace / ref.name
+            write_private(path, key.full_key)
+            written.append(path)
+            log.info("issued a key for %s into %s", ref, path)
+
+    result = await config_repo.apply(url, planner, owner=OWNER, cipher=cipher, deliver_keys=deliver)
+    return ApplyReport(result, tuple(unresolved), tuple(written))
 
 
 async def apply_path(url: str, path: pathlib.Path, settings: settings_mod.Settings, *, prune: bool) -> ApplyReport:
@@ -146,6 +140,4 @@ async def apply_path(url: str, path: pathlib.Path, settings: settings_mod.Settin
     docs = manifests.load(path)
     cipher = await vault_repo.open_or_create(url, vault_password(settings))
     source = SecretSource(settings.secret_env, settings.resolved_secrets_dir)
-    report = await apply_documents(url, docs, source, cipher, prune=prune)
-    issued = await issue_missing_keys(url, docs, settings.data_dir)
-    return dataclasses.replace(report, issued=tuple(issued))
+    return await apply_documents(url, docs, source, cipher, prune=prune, keys_dir=settings.data_dir / "keys")

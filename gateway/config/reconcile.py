@@ -56,16 +56,18 @@ class ChangeSet:
     upserts: tuple[DesiredObject, ...] = ()
     deletes: tuple[documents.ObjectRef, ...] = ()
     credentials: tuple[CredentialChange, ...] = ()
+    issue_keys: tuple[documents.ObjectRef, ...] = ()  # ApiKey resources that need a key issued
     unchanged: int = 0
 
     @property
     def empty(self) -> bool:
-        return not (self.upserts or self.deletes or self.credentials)
+        return not (self.upserts or self.deletes or self.credentials or self.issue_keys)
 
     def summary(self) -> str:
+        issued = f", {len(self.issue_keys)} key(s) issued" if self.issue_keys else ""
         return (
             f"{len(self.upserts)} created or updated, {len(self.deletes)} deleted, "
-            f"{len(self.credentials)} credential change(s), {self.unchanged} unchanged"
+            f"{len(self.credentials)} credential change(s){issued}, {self.unchanged} unchanged"
         )
 
 
@@ -89,7 +91,7 @@ def plan(
     deletes: tuple[documents.ObjectRef, ...] = ()
     if prune:
         deletes = tuple(sorted(ref for ref, s in current.items() if s.owner == owner and ref not in wanted))
-    return ChangeSet(tuple(upserts), deletes, (), unchanged)
+    return ChangeSet(tuple(upserts), deletes, unchanged=unchanged)
 
 
 def plan_credentials(
@@ -111,3 +113,11 @@ def plan_credentials(
 
 def with_credentials(changes: ChangeSet, credentials: Iterable[CredentialChange]) -> ChangeSet:
     return dataclasses.replace(changes, credentials=tuple(credentials))
+
+
+def keys_to_issue(
+    desired: Iterable[DesiredObject], keyed: Iterable[documents.ObjectRef]
+) -> tuple[documents.ObjectRef, ...]:
+    """ApiKey resources among ``desired`` that hold no usable key yet."""
+    have = set(keyed)
+    return tuple(sorted(d.ref for d in desired if d.ref.kind == "ApiKey" and d.ref not in have))

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gateway import keys
 from gateway.config import documents, reconcile
 from gateway.store import errors
 
@@ -36,12 +37,19 @@ class CurrentState:
     revision: int
     objects: dict[documents.ObjectRef, reconcile.StoredObject]
     credentials: dict[documents.ObjectRef, bytes]  # opened plaintext, for comparison only
+    keyed: frozenset[documents.ObjectRef] = frozenset()  # ApiKey resources holding a usable key
+
+
+IssuedKeys = list[tuple[documents.ObjectRef, keys.IssuedKey]]
+KeyDelivery = Callable[[IssuedKeys], None]
+"""Hands freshly issued keys to their owners inside the transaction; raising rolls everything back."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ApplyResult:
     revision: int
     changes: reconcile.ChangeSet
+    issued: tuple[documents.ObjectRef, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -89,7 +97,12 @@ async def read_current(conn: psycopg.AsyncConnection[Any], cipher: CredentialCip
         cur = await conn.execute("SELECT kind, namespace, name, sealed FROM credentials")
         for r in await cur.fetchall():
             credentials[_ref(r)] = cipher.open(_ref(r), bytes(r[3]))
-    return CurrentState(int(row[0]), objects, credentials)
+    cur = await conn.execute(
+        "SELECT DISTINCT namespace, name FROM api_keys WHERE NOT disabled"
+        " AND (valid_until IS NULL OR valid_until > now())"
+    )
+    keyed = frozenset(documents.ObjectRef("ApiKey", r[0], r[1]) for r in await cur.fetchall())
+    return CurrentState(int(row[0]), objects, credentials, keyed)
 
 
 async def _write(
@@ -144,14 +157,34 @@ async def bump_revision(conn: psycopg.AsyncConnection[Any], revision: int) -> No
     await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(revision)))
 
 
+async def _issue(
+    conn: psycopg.AsyncConnection[Any], refs: tuple[documents.ObjectRef, ...], revision: int
+) -> IssuedKeys:
+    issued = []
+    for ref in refs:
+        key = keys.generate()
+        await conn.execute(
+            "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (key.public_id, key.secret_hash, ref.namespace, ref.name, keys.display_prefix(key.full_key), revision),
+        )
+        issued.append((ref, key))
+    return issued
+
+
 async def apply(
     url: str,
     planner: Callable[[CurrentState], reconcile.ChangeSet],
     *,
     owner: str,
     cipher: CredentialCipher | None = None,
+    deliver_keys: KeyDelivery | None = None,
 ) -> ApplyResult:
-    """Plan against the stored state and write the result atomically; a no-op keeps the revision."""
+    """Plan against the stored state and write the result atomically; a no-op keeps the revision.
+
+    Keys the plan asks for are issued in the same transaction and handed to ``deliver_keys`` before the commit,
+    so a key is either stored and delivered, or neither.
+    """
     try:
         async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
             current = await read_current(conn, cipher)
@@ -160,8 +193,13 @@ async def apply(
                 return ApplyResult(current.revision, changes)
             revision = current.revision + 1
             await _write(conn, changes, revision, owner, cipher)
+            issued = await _issue(conn, changes.issue_keys, revision)
+            if issued:
+                if deliver_keys is None:
+                    raise errors.StoreError("keys were issued but nobody receives them")
+                deliver_keys(issued)
             await bump_revision(conn, revision)
-            return ApplyResult(revision, changes)
+            return ApplyResult(revision, changes, tuple(ref for ref, _ in issued))
     except psycopg.OperationalError as exc:
         raise errors.StoreUnavailable(f"cannot write configuration: {exc}") from exc
 

@@ -35,26 +35,6 @@ async def _next_revision(conn: psycopg.AsyncConnection[Any]) -> int:
     return int(row[0]) + 1
 
 
-async def insert(
-    conn: psycopg.AsyncConnection[Any], ref: documents.ObjectRef, issued: keys.IssuedKey, revision: int
-) -> None:
-    await conn.execute(
-        "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (issued.public_id, issued.secret_hash, ref.namespace, ref.name, keys.display_prefix(issued.full_key), revision),
-    )
-
-
-async def active_key_owners(url: str) -> set[documents.ObjectRef]:
-    """ApiKey resources that have a usable (enabled, not retired) key."""
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        cur = await conn.execute(
-            "SELECT DISTINCT namespace, name FROM api_keys WHERE NOT disabled"
-            " AND (valid_until IS NULL OR valid_until > now())"
-        )
-        return {documents.ObjectRef("ApiKey", r[0], r[1]) for r in await cur.fetchall()}
-
-
 async def active_key_ids(url: str, ref: documents.ObjectRef) -> list[str]:
     """The usable keys of one ApiKey resource, newest first."""
     async with await psycopg.AsyncConnection.connect(url) as conn:
@@ -71,7 +51,18 @@ async def issue(url: str, ref: documents.ObjectRef, issued: keys.IssuedKey | Non
     issued = issued or keys.generate()
     async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
         revision = await _next_revision(conn)
-        await insert(conn, ref, issued, revision)
+        await conn.execute(
+            "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                issued.public_id,
+                issued.secret_hash,
+                ref.namespace,
+                ref.name,
+                keys.display_prefix(issued.full_key),
+                revision,
+            ),
+        )
         await config_repo.bump_revision(conn, revision)
     return issued, revision
 

@@ -159,3 +159,23 @@ async def test_secrets_resolve_from_files_laid_out_like_a_mounted_secret(
     settings = settings_mod.Settings(data_dir=tmp_path / "d", vault_password=PASSWORD, secrets_dir=secrets_dir)
     report = await standalone.apply_path(database_url, folder, settings, prune=False)
     assert not any("anthropic" in line for line in report.unresolved)
+
+
+async def test_an_api_key_is_issued_once_into_a_private_file_and_only_its_hash_is_stored(
+    database_url: str, folder: pathlib.Path, settings: settings_mod.Settings
+) -> None:
+    from gateway import keys
+
+    first = await standalone.apply_path(database_url, folder, settings, prune=False)
+    (path,) = first.issued
+    assert path == settings.data_dir / "keys" / "default" / "demo"
+    assert path.stat().st_mode & 0o777 == 0o600
+    full_key = path.read_text().strip()
+    parsed = keys.parse(full_key)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT key_id, secret_hash, revision FROM api_keys")
+        rows = await cur.fetchall()
+    assert rows == [(parsed.public_id, keys.hash_secret(parsed.secret), 1)]
+    again = await standalone.apply_path(database_url, folder, settings, prune=False)
+    assert again.issued == () and again.result.changes.empty
+    assert path.read_text().strip() == full_key
