@@ -16,7 +16,8 @@ from gateway.accounting import pricing
 from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import usage as usage_mod
-from gateway.serving import auth, config_source, logwriter, upstreams
+from gateway.routing import decision as decisions
+from gateway.serving import auth, config_source, logwriter, routing_state, upstreams
 from gateway.serving.dialects import ClientApi
 from gateway.store import logs_repo
 
@@ -27,6 +28,7 @@ class Services:
 
     config: config_source.ConfigHolder
     upstreams: upstreams.UpstreamPool
+    routing: routing_state.RoutingState
     logs: logwriter.LogWriter
     metrics: metrics_mod.Metrics
 
@@ -52,6 +54,7 @@ class Call:
     attempts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     model: snapshot.ModelEntry | None = None
     decision: str | None = None
+    route: decisions.Decision | None = None
     finished: bool = False
 
     def elapsed_s(self) -> float:
@@ -76,6 +79,8 @@ class Call:
         if self.model is not None:
             headers["x-tokenhub-model"] = self.model.ref.name
             headers["x-tokenhub-provider"] = self.model.provider.ref.name
+        if self.route is not None and self.route.ranking:
+            headers["x-tokenhub-decision"] = self.route.header()
         headers["x-tokenhub-overhead-ms"] = f"{self.overhead_ms():.3f}"
         return headers
 

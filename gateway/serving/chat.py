@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from gateway.config import specs
+from gateway.config import snapshot, specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import error_bodies, usage
@@ -89,7 +89,12 @@ class ChatFlow:
         assert call.key is not None and call.body is not None
         call.key.require(specs.Scope.CHAT)
         snap = self._services.snapshot()
-        return planning.candidates(snap, call.key, call.body["model"], specs.Capability.CHAT)
+        routing = self._services.routing
+        decided = routing.decide(call.key, call.body, call.request_id)
+        call.route = decided
+        call.decision = decided.reason
+        models = routing.model_entries(snap, call.key.namespace, decided)
+        return [planning.Candidate(model, decided.reason) for model in models]
 
     def _outbound(self, call: calls.Call, candidate: planning.Candidate, stream: bool) -> base.UpstreamRequest:
         assert call.body is not None
@@ -109,7 +114,7 @@ class ChatFlow:
         if failures.overflow_window is not None and model.spec.context_window <= failures.overflow_window:
             call.attempt(model, "skipped_context")
             return None
-        remaining = pool.cooldown_remaining(model.provider.ref, time.monotonic())
+        remaining = self._services.routing.cooldown_remaining(model.provider.ref)
         if remaining > 0:
             failures.cooling.append(remaining)
             call.attempt(model, "skipped_cooldown")
@@ -131,13 +136,23 @@ class ChatFlow:
         call.attempt(model, exc.error_class, status=exc.status, ms=ms)
         self._services.metrics.upstream_attempts.labels(model.provider.ref.name, exc.error_class).inc()
         failures.last = exc
+        self._services.routing.failed(model.provider.ref, exc)
+        self._learn(call, model, success=False, latency_s=ms / 1000)
         if isinstance(exc, upstream_errors.RateLimited):
             failures.rate_limited += 1
-            self._services.upstreams.cool_down(model.provider.ref, exc.retry_after, time.monotonic())
         elif isinstance(exc, upstream_errors.ContextOverflow):
             failures.overflow_window = max(failures.overflow_window or 0, model.spec.context_window)
         elif isinstance(exc, upstream_errors.BadRequest):
             raise client_error(exc) from exc
+
+    def _learn(
+        self, call: calls.Call, model: snapshot.ModelEntry, *, success: bool, latency_s: float, cost: float = 0.0
+    ) -> None:
+        """Feed the attempt's outcome to the bandit (what the thompson mode learns from)."""
+        if call.route is not None:
+            self._services.routing.rewarded(
+                model.ref.namespace, call.route, model.ref.name, success=success, latency_s=latency_s, cost=cost
+            )
 
     async def complete(self, call: calls.Call) -> Completion:
         assert call.body is not None
@@ -170,9 +185,11 @@ class ChatFlow:
                 continue
             call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
             self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
-            call.model, call.decision = model, candidate.reason
+            self._services.routing.succeeded(model.provider.ref, response.elapsed_s)
+            call.model = model
             headers = call.headers()
-            calls.finish(self._services, call, status=200, counted=inbound.usage)
+            cost = calls.finish(self._services, call, status=200, counted=inbound.usage)
+            self._learn(call, model, success=True, latency_s=response.elapsed_s, cost=float(cost))
             return Completion(inbound.body, headers)
         raise failures.final(call.body["model"])
 
@@ -199,7 +216,9 @@ class ChatFlow:
             call.upstream_wait_s += upstream.first_byte_s
             call.attempt(model, "ok", status=upstream.status, ms=upstream.first_byte_s * 1000)
             self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
-            call.model, call.decision = model, candidate.reason
+            self._services.routing.succeeded(model.provider.ref, upstream.first_byte_s)
+            self._learn(call, model, success=True, latency_s=upstream.first_byte_s)
+            call.model = model
             state = relay.Relay(
                 call.api, upstreams.dialect(model.provider.spec.type), call.body, _input_estimate(call.body)
             )

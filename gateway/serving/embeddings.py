@@ -16,7 +16,7 @@ from gateway.config import specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import usage
-from gateway.serving import calls, chat, errors, planning, upstreams
+from gateway.serving import calls, chat, errors, upstreams
 
 
 def validate(body: dict[str, Any]) -> None:
@@ -45,6 +45,9 @@ def _all_failed(
     )
 
 
+EMBEDDINGS = frozenset({specs.Capability.EMBEDDINGS.value})
+
+
 class EmbeddingsFlow:
     def __init__(self, services: calls.Services) -> None:
         self._services = services
@@ -54,15 +57,17 @@ class EmbeddingsFlow:
         call.key.require(specs.Scope.EMBEDDINGS)
         snap = self._services.snapshot()
         pool = self._services.upstreams
-        candidates = planning.candidates(snap, call.key, call.body["model"], specs.Capability.EMBEDDINGS)
+        routing = self._services.routing
+        decided = routing.decide(call.key, call.body, call.request_id, capabilities=EMBEDDINGS)
+        call.route, call.decision = decided, decided.reason
+        candidates = routing.model_entries(snap, call.key.namespace, decided)
         last: upstream_errors.UpstreamError | None = None
         cooling: list[float] = []
-        for candidate in candidates:
-            model = candidate.model
+        for model in candidates:
             if upstreams.dialect(model.provider.spec.type) != "openai":
                 call.attempt(model, "skipped_unsupported")
                 continue
-            remaining = pool.cooldown_remaining(model.provider.ref, time.monotonic())
+            remaining = routing.cooldown_remaining(model.provider.ref)
             if remaining > 0:
                 cooling.append(remaining)
                 call.attempt(model, "skipped_cooldown")
@@ -83,15 +88,15 @@ class EmbeddingsFlow:
             except upstream_errors.UpstreamError as exc:
                 call.upstream_wait_s += time.perf_counter() - sent
                 call.attempt(model, exc.error_class, status=exc.status, ms=(time.perf_counter() - sent) * 1000)
-                if isinstance(exc, upstream_errors.RateLimited):
-                    pool.cool_down(model.provider.ref, exc.retry_after, time.monotonic())
+                routing.failed(model.provider.ref, exc)
                 if isinstance(exc, upstream_errors.BadRequest):
                     raise chat.client_error(exc) from exc
                 last = exc
                 continue
             call.upstream_wait_s += response.elapsed_s
             call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
-            call.model, call.decision = model, candidate.reason
+            routing.succeeded(model.provider.ref, response.elapsed_s)
+            call.model = model
             prompt = (parsed.get("usage") or {}).get("prompt_tokens") if isinstance(parsed, dict) else None
             counted = (
                 usage.Usage(int(prompt), 0)

@@ -12,7 +12,7 @@ import logging
 
 from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
-from gateway.serving import calls, chat, config_source, embeddings, logwriter, upstreams
+from gateway.serving import calls, chat, config_source, embeddings, logwriter, routing_state, upstreams
 from gateway.store import listener as listener_mod
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,10 @@ class Runtime:
         self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
         self.upstreams = upstreams.UpstreamPool(session_factory)
         self.config.subscribe(self.upstreams.sync)
+        self.routing = routing_state.RoutingState()
+        self.config.subscribe(self.routing.sync)
         self.logs = logwriter.LogWriter(database_url, metrics)
-        self.services = calls.Services(self.config, self.upstreams, self.logs, metrics)
+        self.services = calls.Services(self.config, self.upstreams, self.routing, self.logs, metrics)
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
         self._poll_interval_s = poll_interval_s

@@ -1,9 +1,8 @@
-"""Provider adapters for the current snapshot, and per-provider cooldowns.
+"""Provider adapters for the current snapshot.
 
 An adapter (with its pooled connections) is kept across config revisions while its provider's settings and
 credential are unchanged; a changed provider gets a new adapter and the old one is closed only after a grace
-period, so requests still running on it finish. Cooldowns come from 429s: the upstream's Retry-After, or a
-default when it gave none, during which the provider is skipped instead of being hammered.
+period, so requests still running on it finish. Cooldowns after 429s live in the routing state's health book.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from gateway.providers import base, registry, session
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COOLDOWN_S = 5.0
 RETIRE_AFTER_S = 600.0
 
 
@@ -46,7 +44,6 @@ class UpstreamPool:
         self._retire_after_s = retire_after_s
         self._adapters: dict[snapshot.Ref, tuple[base.ProviderConfig, base.ProviderAdapter]] = {}
         self._retiring: set[asyncio.Task[None]] = set()
-        self._cooldown_until: dict[snapshot.Ref, float] = {}
 
     def sync(self, snap: snapshot.ConfigSnapshot) -> None:
         """Match adapters to the snapshot's routable providers (called on every new snapshot)."""
@@ -63,13 +60,6 @@ class UpstreamPool:
     def get(self, ref: snapshot.Ref) -> base.ProviderAdapter | None:
         found = self._adapters.get(ref)
         return found[1] if found else None
-
-    def cooldown_remaining(self, ref: snapshot.Ref, now: float) -> float:
-        return max(0.0, self._cooldown_until.get(ref, 0.0) - now)
-
-    def cool_down(self, ref: snapshot.Ref, retry_after: float | None, now: float) -> None:
-        seconds = DEFAULT_COOLDOWN_S if retry_after is None else max(0.0, retry_after)
-        self._cooldown_until[ref] = max(self._cooldown_until.get(ref, 0.0), now + seconds)
 
     def _retire(self, adapter: base.ProviderAdapter) -> None:
         async def close_later() -> None:
