@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import gateway
 from gateway import settings as settings_mod
-from gateway.api import anthropic, health, metrics, openai
+from gateway.api import admin, anthropic, health, metrics, native, openai
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import runtime as runtime_mod
 
@@ -24,7 +24,7 @@ def create_runtime(
     )
 
 
-def create_app(runtime: runtime_mod.Runtime) -> FastAPI:
+def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -35,10 +35,11 @@ def create_app(runtime: runtime_mod.Runtime) -> FastAPI:
 
     app = FastAPI(title="TokenHub", version=gateway.__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.admin_token = admin_token
     app.state.services = runtime.services
     app.state.chat = runtime.chat
     app.state.embeddings = runtime.embeddings
-    app.router.routes.extend([*openai.routes, *anthropic.routes])
+    app.router.routes.extend([*openai.routes, *anthropic.routes, *native.routes, *admin.routes])
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

@@ -68,7 +68,7 @@ async def serve(settings: settings_mod.Settings) -> int:
                 log.warning("%s", line)
         runtime = app_mod.create_runtime(settings, url, password)
         config = uvicorn.Config(
-            app_mod.create_app(runtime),
+            app_mod.create_app(runtime, settings.admin_token),
             host=settings.host,
             port=settings.port,
             loop="uvloop",

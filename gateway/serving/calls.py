@@ -17,7 +17,7 @@ from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import usage as usage_mod
 from gateway.routing import decision as decisions
-from gateway.serving import auth, config_source, logwriter, routing_state, upstreams
+from gateway.serving import auth, config_source, logwriter, native, routing_state, upstreams
 from gateway.serving.dialects import ClientApi
 from gateway.store import logs_repo
 
@@ -55,6 +55,7 @@ class Call:
     model: snapshot.ModelEntry | None = None
     decision: str | None = None
     route: decisions.Decision | None = None
+    hints: native.Hints | None = None  # routing hints of a /v1/chat request
     finished: bool = False
 
     def elapsed_s(self) -> float:

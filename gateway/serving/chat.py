@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 class Completion:
     body: bytes
     headers: dict[str, str]
+    cost_usd: Decimal = Decimal(0)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,7 +92,16 @@ class ChatFlow:
         call.key.require(specs.Scope.CHAT)
         snap = self._services.snapshot()
         routing = self._services.routing
-        decided = routing.decide(call.key, call.body, call.request_id)
+        hints = call.hints
+        decided = routing.decide(
+            call.key,
+            call.body,
+            call.request_id,
+            mode=hints.mode if hints else None,
+            max_budget_usd=hints.max_budget_usd if hints else None,
+            max_latency_ms=hints.max_latency_ms if hints else None,
+            min_weight=hints.min_weight if hints else None,
+        )
         call.route = decided
         call.decision = decided.reason
         models = routing.model_entries(snap, call.key.namespace, decided)
@@ -190,7 +201,7 @@ class ChatFlow:
             headers = call.headers()
             cost = calls.finish(self._services, call, status=200, counted=inbound.usage)
             self._learn(call, model, success=True, latency_s=response.elapsed_s, cost=float(cost))
-            return Completion(inbound.body, headers)
+            return Completion(inbound.body, headers, cost)
         raise failures.final(call.body["model"])
 
     async def stream(self, call: calls.Call) -> StreamStart:

@@ -132,6 +132,17 @@ class RoutingState:
             raise self._nothing_eligible(decided, requested, now)
         return decided
 
+    def simulate(self, namespace: str, req: requests.RouteRequest) -> decisions.Decision:
+        """The decision this replica would make now, without touching any provider or any counter."""
+        return engine.route(
+            self.table(namespace),
+            req,
+            health=self.health,
+            bandit=self.bandits.get(namespace),
+            now=time.monotonic(),
+            rng=random.Random(req.request_id),
+        )
+
     def _nothing_eligible(self, decided: decisions.Decision, requested: str, now: float) -> errors.RequestFailed:
         rejections = decided.rejections()
         reasons = {r.reason for r in rejections}

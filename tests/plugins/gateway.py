@@ -29,6 +29,7 @@ from tests.fakes import upstreams
 from tests.plugins.processes import free_port
 
 VAULT_PASSWORD = "test vault password, long enough"
+ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 UPSTREAM_TIMEOUT_S = 1.0  # loopback fakes answer in milliseconds; a short timeout keeps timeout tests quick
 LOG_COLUMNS = "status, model, provider, input_tokens, output_tokens, cost_usd, error_class, stream"
 
@@ -222,7 +223,12 @@ async def gateway(
     runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
     port = free_port()
     config = uvicorn.Config(
-        app_mod.create_app(runtime), host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False
+        app_mod.create_app(runtime, ADMIN_TOKEN),
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name="gateway-under-test")
