@@ -20,7 +20,11 @@ def create_runtime(
 ) -> runtime_mod.Runtime:
     registry = prometheus_client.CollectorRegistry(auto_describe=True)
     return runtime_mod.Runtime(
-        database_url, vault_password, metrics_mod.Metrics(registry), settings.config_poll_interval_s
+        database_url,
+        vault_password,
+        metrics_mod.Metrics(registry),
+        settings.config_poll_interval_s,
+        health_probes=settings.health_probes,
     )
 
 

@@ -50,6 +50,7 @@ class Settings:
     drain_timeout_s: float = 30.0
     drain_delay_s: float = 0.0
     config_poll_interval_s: float = 5.0
+    health_probes: bool = True
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -86,5 +87,6 @@ class Settings:
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
             config_poll_interval_s=_number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05),
+            health_probes=env.get(PREFIX + "HEALTH_PROBES", "true").lower() not in ("false", "0", "no", "off"),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -201,6 +201,12 @@ class RoutingState:
             current, time.monotonic(), self._health_settings, retry_after_s=retry_after
         )
 
+    def probed(self, provider: snapshot.Ref, *, ok: bool, latency_s: float | None) -> None:
+        name = routing_tables.provider_key(provider)
+        current = self.health.get(name, health.UNKNOWN)
+        latency_ms = latency_s * 1000 if latency_s is not None else None
+        self.health[name] = health.on_probe(current, ok, latency_ms, time.monotonic(), self._health_settings)
+
     def rewarded(
         self, namespace: str, decided: decisions.Decision, model: str, *, success: bool, latency_s: float, cost: float
     ) -> None:

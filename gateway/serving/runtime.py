@@ -12,7 +12,7 @@ import logging
 
 from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
-from gateway.serving import calls, chat, config_source, embeddings, logwriter, routing_state, upstreams
+from gateway.serving import calls, chat, config_source, embeddings, logwriter, prober, routing_state, upstreams
 from gateway.store import listener as listener_mod
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ class Runtime:
         metrics: metrics_mod.Metrics,
         poll_interval_s: float,
         session_factory: session.SessionFactory = session.default_session,
+        *,
+        health_probes: bool = True,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
@@ -38,6 +40,8 @@ class Runtime:
         self.services = calls.Services(self.config, self.upstreams, self.routing, self.logs, metrics)
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
+        self.prober = prober.Prober(self.config, self.upstreams, self.routing)
+        self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -64,6 +68,8 @@ class Runtime:
             poll_interval=self._poll_interval_s,
         )
         self._tasks.append(asyncio.create_task(self.listener.run(), name="config-listener"))
+        if self._health_probes:
+            self._tasks.append(asyncio.create_task(self.prober.run(), name="health-prober"))
         self.metrics.ready.set(1)
 
     async def stop(self) -> None:

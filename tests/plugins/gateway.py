@@ -219,7 +219,7 @@ async def gateway(
     key, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "tester"))
     chat_only, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "chat-only"))
 
-    settings = settings_mod.Settings(config_poll_interval_s=0.2)
+    settings = settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False)
     runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
     port = free_port()
     config = uvicorn.Config(
