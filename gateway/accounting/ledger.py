@@ -107,6 +107,7 @@ class Ledger:
     ) -> Reservation | Refusal | Shortfall:
         """Reserve ``estimate`` from what this replica holds; ``leased=False`` admits unconditionally (fail-open)."""
         state = self.state(key, limits)
+        state.last_estimate = estimate  # sizes the first grant even before anything was admitted
         period = period_of(now) if limits.budget_usd is not None else None
         window = window_of(now) if limits.rpm is not None or limits.tpm is not None else None
         if leased:
@@ -130,7 +131,7 @@ class Ledger:
         state.spend = state.spend.add(float(estimate.cost_usd), t, tau)
         state.requests = state.requests.add(1.0, t, tau)
         state.tokens = state.tokens.add(float(estimate.tokens), t, tau)
-        state.last_estimate, state.last_seen = estimate, now
+        state.last_seen = now
         return reservation
 
     def _check(
@@ -224,7 +225,7 @@ class Ledger:
             window = window_of(now)
             if seconds_to_next_window(now) <= prefetch_s and window + 1 not in state.windows:
                 window += 1  # the next minute, fetched ahead so its first requests need not wait
-            held = state.window(window)
+            held = state.windows.get(window) or Window(window)
             requests = sizing.chunk_count(policy, state.requests.value(t, policy.tau_s), 1) if limits.rpm else 0
             tokens = sizing.chunk_count(policy, state.tokens.value(t, policy.tau_s), state.last_estimate.tokens)
             tokens = tokens if limits.tpm else 0

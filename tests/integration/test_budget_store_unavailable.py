@@ -1,0 +1,100 @@
+"""When Postgres cannot be reached, a replica keeps serving from the leases it holds, then refuses clearly
+(fail closed) - or, when configured fail-open, admits unleased and still charges once Postgres is back."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg import conninfo
+
+from gateway.accounting import backend, leases
+from gateway.accounting.values import Estimate, KeyRef, Limits, Refusal, Reservation
+from gateway.store import leases_repo
+
+KEY = KeyRef("team-a", "carol")
+START = dt.datetime(2031, 5, 14, 12, 0, 5, tzinfo=dt.UTC)
+LIMITS = Limits(budget_usd=Decimal("1.00"))
+ESTIMATE = Estimate(Decimal("0.01"), 10)
+
+
+@dataclasses.dataclass
+class Clock:
+    now: dt.datetime = START
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+async def outage(pg_server_url: str, database_url: str) -> AsyncIterator[Callable[[bool], object]]:
+    """Switch the test's database off (no new connections, existing ones killed) and on again."""
+    dbname = conninfo.conninfo_to_dict(database_url)["dbname"]
+
+    async def switch(down: bool) -> None:
+        async with await psycopg.AsyncConnection.connect(pg_server_url, autocommit=True) as conn:
+            await conn.execute(f"ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS {'false' if down else 'true'}")
+            if down:
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,)
+                )
+
+    yield switch
+    await switch(False)
+
+
+def replica(url: str, holder: str, *, fail_open: bool = False) -> leases.LeaseManager:
+    settings = leases.LeaseSettings(fail_open=fail_open, acquire_timeout_s=5.0)
+    return leases.LeaseManager(backend.PgLeaseBackend(url), holder=holder, settings=settings, clock=Clock())
+
+
+async def test_a_held_lease_keeps_serving_then_the_replica_fails_closed(database_url: str, outage: object) -> None:
+    switch: Callable[[bool], object] = outage  # type: ignore[assignment]
+    r = replica(database_url, "pod-0")
+    try:
+        first = await r.admit(KEY, LIMITS, ESTIMATE)
+        assert isinstance(first, Reservation)
+        held = r.held(KEY)
+        assert held > 0
+        await switch(True)  # type: ignore[misc]
+        served = [await r.admit(KEY, LIMITS, ESTIMATE) for _ in range(int(held / ESTIMATE.cost_usd))]
+        assert all(isinstance(v, Reservation) for v in served)
+        refused = await r.admit(KEY, LIMITS, ESTIMATE)
+        assert isinstance(refused, Refusal) and refused.reason == "unavailable"
+        assert "unreachable" in refused.message
+    finally:
+        await r.close()
+
+
+async def test_fail_open_admits_without_a_lease_and_charges_when_postgres_returns(
+    database_url: str, outage: object
+) -> None:
+    switch: Callable[[bool], object] = outage  # type: ignore[assignment]
+    await switch(True)  # type: ignore[misc]
+    r = replica(database_url, "pod-0", fail_open=True)
+    try:
+        admitted = await r.admit(KEY, LIMITS, ESTIMATE)
+        assert isinstance(admitted, Reservation) and not admitted.leased
+        assert r.stats.admitted_unleased == 1
+        charge = r.settle(admitted, Decimal("0.004"), 10)
+        assert charge is not None
+    finally:
+        await r.close()
+    await switch(False)  # type: ignore[misc]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn, conn.transaction():
+        key = leases_repo.BudgetKey(KEY.namespace, KEY.name, charge.period)
+        await leases_repo.charge(
+            conn, [leases_repo.ChargeRow(charge.reservation_id, key, charge.holder, Decimal("0.004"))]
+        )
+    later = replica(database_url, "pod-1")
+    try:
+        assert isinstance(await later.admit(KEY, LIMITS, ESTIMATE), Reservation)
+    finally:
+        await later.close()
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        use = await leases_repo.usage(conn, key)
+    assert use is not None and use.spent == Decimal("0.004")  # the fail-open request counts against the budget
