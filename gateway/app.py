@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import gateway
 from gateway import settings as settings_mod
-from gateway.api import admin, anthropic, health, metrics, native, openai
+from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import runtime as runtime_mod
 
@@ -44,6 +44,7 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
     app.state.chat = runtime.chat
     app.state.embeddings = runtime.embeddings
     app.router.routes.extend([*openai.routes, *anthropic.routes, *native.routes, *admin.routes])
+    app.add_middleware(idempotency.IdempotencyMiddleware)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

@@ -14,6 +14,7 @@ from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
 from gateway.serving import calls, chat, config_source, embeddings, logwriter, prober, routing_state, upstreams
 from gateway.store import listener as listener_mod
+from gateway.store import pool
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Runtime:
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
         self.prober = prober.Prober(self.config, self.upstreams, self.routing)
+        self.db = pool.create(database_url)
         self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
         self.draining = False
@@ -59,6 +61,7 @@ class Runtime:
         self.metrics.ready.set(0)
 
     async def start(self) -> None:
+        await self.db.open()
         self.logs.start()
         snapshot = await self.config.reload()
         self.listener = listener_mod.RevisionListener(
@@ -82,3 +85,4 @@ class Runtime:
         self._tasks.clear()
         await self.logs.stop()
         await self.upstreams.close()
+        await self.db.close()

@@ -1,0 +1,173 @@
+"""``Idempotency-Key`` for the model endpoints, as pure ASGI middleware, shared by every replica.
+
+A retry that carries the key of an earlier request gets that request's response (``idempotent-replayed: true``)
+instead of a second charged call; a duplicate arriving while the first still runs waits for it (up to
+``wait_s``) and otherwise gets 409; the same key with a different body is a 422. Responses are kept for ``ttl``.
+Keys are scoped by API key, and the API key is authenticated before anything is replayed. Only complete (not
+streamed) responses below 500 are kept: a streamed request, or one that failed on the gateway's side, releases
+its key so that a retry runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import re
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.providers.wire import error_bodies
+from gateway.serving import auth
+from gateway.serving import errors as serving_errors
+from gateway.store import idempotency_repo
+
+PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/chat", "/v1/embeddings"})
+_VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
+MAX_BODY = 10 * 1024 * 1024
+
+
+def _error(path: str, status: int, message: str) -> bytes:
+    if path == "/v1/messages":
+        return orjson.dumps(error_bodies.anthropic_body(status, message))
+    return orjson.dumps(error_bodies.openai_body(status, message, code="idempotency_error"))
+
+
+async def _send_json(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, *, ttl: dt.timedelta = dt.timedelta(hours=24), wait_s: float = 30.0) -> None:
+        self.app = app
+        self.ttl = ttl
+        self.wait_s = wait_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        raw_key = headers.get(b"idempotency-key")
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        idem_key = raw_key.decode("latin-1")
+        if not _VALID.match(idem_key):
+            await _send_json(send, 400, _error(path, 400, "Idempotency-Key must be 1-255 printable ASCII characters"))
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                await _send_json(send, 413, _error(path, 413, "the request body is too large"))
+                return
+        replay = _replaying(bytes(body), receive)
+        runtime = scope["app"].state.runtime
+        key = self._key_id(runtime, headers)
+        if key is None or _is_stream(bytes(body)):
+            await self.app(scope, replay, send)  # unauthenticated (the endpoint answers 401) or streamed
+            return
+        digest = hashlib.sha256(path.encode() + b"\0" + bytes(body)).digest()
+        await self._run(scope, replay, send, runtime, key, idem_key, digest)
+
+    @staticmethod
+    def _key_id(runtime: Any, headers: dict[bytes, bytes]) -> str | None:
+        presented = auth.presented_key(
+            headers.get(b"authorization", b"").decode("latin-1") or None,
+            headers.get(b"x-api-key", b"").decode("latin-1") or None,
+        )
+        snapshot = runtime.config.current
+        if snapshot is None:
+            return None
+        try:
+            return auth.authenticate(snapshot, presented, dt.datetime.now(dt.UTC)).key_id
+        except serving_errors.RequestFailed:
+            return None
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, runtime: Any, key: str, idem_key: str, digest: bytes
+    ) -> None:
+        path = scope["path"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_s
+        async with runtime.db.connection() as conn:
+            stored = await idempotency_repo.claim(conn, key, idem_key, digest, self.ttl)
+            while stored.claim is idempotency_repo.Claim.IN_PROGRESS and loop.time() < deadline:
+                await asyncio.sleep(0.1)
+                stored = await idempotency_repo.claim(conn, key, idem_key, digest, self.ttl)
+        if stored.claim is idempotency_repo.Claim.DONE:
+            extra = [(k.encode(), v.encode()) for k, v in (stored.headers or {}).items()]
+            extra.append((b"idempotent-replayed", b"true"))
+            await _send_json(send, stored.status or 200, stored.body or b"", extra)
+            return
+        if stored.claim is idempotency_repo.Claim.IN_PROGRESS:
+            await _send_json(send, 409, _error(path, 409, "a request with this Idempotency-Key is still in progress"))
+            return
+        if stored.claim is idempotency_repo.Claim.MISMATCH:
+            await _send_json(send, 422, _error(path, 422, "this Idempotency-Key was used with a different request"))
+            return
+        await self._first(scope, receive, send, runtime, key, idem_key)
+
+    async def _first(self, scope: Scope, receive: Receive, send: Send, runtime: Any, key: str, idem_key: str) -> None:
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        keep = False
+        try:
+            await self.app(scope, receive, capture)
+            content_type = dict(start["headers"]).get(b"content-type", b"") if start else b""
+            keep = start is not None and start["status"] < 500 and not content_type.startswith(b"text/event-stream")
+        finally:
+            async with runtime.db.connection() as conn:
+                if keep and start is not None:
+                    kept = {
+                        k.decode("latin-1"): v.decode("latin-1")
+                        for k, v in start["headers"]
+                        if k.lower().startswith(b"x-tokenhub-")
+                    }
+                    await idempotency_repo.complete(conn, key, idem_key, start["status"], kept, b"".join(chunks))
+                else:
+                    await idempotency_repo.release(conn, key, idem_key)
+
+
+def _is_stream(body: bytes) -> bool:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(parsed, dict):
+        return False
+    request = parsed.get("request")
+    return bool(parsed.get("stream")) or (isinstance(request, dict) and bool(request.get("stream")))
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
