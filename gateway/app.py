@@ -25,6 +25,7 @@ def create_runtime(
         metrics_mod.Metrics(registry),
         settings.config_poll_interval_s,
         health_probes=settings.health_probes,
+        spool_path=settings.data_dir / "spool" / "request-logs.jsonl",
     )
 
 

@@ -1,9 +1,11 @@
 """One task writes request-log rows in batches, so a request never waits on Postgres for its log row.
 
 ``record`` only appends to a bounded in-memory queue. The writer takes up to ``batch_size`` rows at a time
-(waiting at most ``max_delay_s`` for a batch to fill) and COPYs them. When Postgres fails the batch is kept and
-retried with backoff, rows keep queueing up to ``capacity``; beyond that new rows are dropped and counted
-(``tokenhub_request_log_dropped_total``), never blocking traffic. ``stop`` flushes what is queued.
+(waiting at most ``max_delay_s`` for a batch to fill) and COPYs them. When Postgres fails, the batch moves to the
+local spool file (when one is configured; otherwise it stays queued) and is retried with backoff; once Postgres
+answers again the spool is replayed first. Rows beyond the queue's ``capacity`` or the spool's size are dropped and
+counted (``tokenhub_request_log_dropped_total``), never blocking traffic. ``stop`` flushes what is queued, to
+Postgres or else to the spool.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from gateway.observability import metrics as metrics_mod
+from gateway.serving import spool as spool_mod
 from gateway.store import logs_repo
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,9 @@ class LogWriter:
         batch_size: int = 500,
         max_delay_s: float = 0.2,
         retry_delay_s: float = 1.0,
+        spool: spool_mod.Spool | None = None,
     ) -> None:
+        self._spool = spool
         self._url = url
         self._metrics = metrics
         self._capacity = capacity
@@ -75,9 +80,40 @@ class LogWriter:
         if self._conn is not None:
             await self._conn.close()
 
+    async def _replay_spool(self) -> None:
+        """Write spooled rows back (they may already be stored: the store skips duplicates)."""
+        if self._spool is None or not self._spool.size():
+            return
+        rows = self._spool.read()
+        for start in range(0, len(rows), self._batch_size):
+            await self._write(rows[start : start + self._batch_size])
+        self._spool.clear()
+        self._metrics.request_log_written.inc(len(rows))
+        log.info("replayed %d spooled request-log rows", len(rows))
+
+    def _spill(self, rows: list[logs_repo.RequestLogRow]) -> None:
+        if self._spool is None:
+            return
+        try:
+            dropped = self._spool.append(rows)
+        except OSError as exc:
+            log.error("cannot spool request-log rows to %s: %s", self._spool.path, exc)
+            dropped = len(rows)
+        if dropped:
+            self._metrics.request_log_dropped.inc(dropped)
+        for _ in rows:
+            self._queue.popleft()
+
     async def _run(self) -> None:
         while True:
             if not self._queue:
+                if self._spool is not None and self._spool.size() and not self._stopping:
+                    try:
+                        await self._replay_spool()
+                    except psycopg.Error:
+                        await self._reset()
+                        await asyncio.sleep(self._retry_delay_s)
+                        continue
                 if self._stopping:
                     return
                 self._wakeup.clear()
@@ -86,11 +122,14 @@ class LogWriter:
                 continue
             batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
             try:
+                await self._replay_spool()
                 await self._write(batch)
             except psycopg.Error as exc:
                 self._metrics.request_log_write_errors.inc()
                 log.warning("request log write failed (%s); %d rows queued, retrying", exc, len(self._queue))
                 await self._reset()
+                if self._spool is not None:
+                    self._spill(list(self._queue) if self._stopping else batch)
                 if self._stopping:
                     return
                 await asyncio.sleep(self._retry_delay_s)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pathlib
 
 from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
-from gateway.serving import calls, chat, config_source, embeddings, logwriter, prober, routing_state, upstreams
+from gateway.serving import calls, chat, config_source, embeddings, logwriter, prober, routing_state, spool, upstreams
 from gateway.store import listener as listener_mod
 from gateway.store import pool
 
@@ -29,6 +30,7 @@ class Runtime:
         session_factory: session.SessionFactory = session.default_session,
         *,
         health_probes: bool = True,
+        spool_path: pathlib.Path | None = None,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
@@ -37,7 +39,9 @@ class Runtime:
         self.config.subscribe(self.upstreams.sync)
         self.routing = routing_state.RoutingState()
         self.config.subscribe(self.routing.sync)
-        self.logs = logwriter.LogWriter(database_url, metrics)
+        self.logs = logwriter.LogWriter(
+            database_url, metrics, spool=spool.Spool(spool_path) if spool_path is not None else None
+        )
         self.services = calls.Services(self.config, self.upstreams, self.routing, self.logs, metrics)
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
