@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -27,18 +29,20 @@ def with_dbname(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     given = os.environ.get("TOKENHUB_TEST_DATABASE_URL")
     if given:
         yield given
         return
-    # Unix socket paths are limited to ~100 bytes: keep the data directory short.
-    data_dir = pathlib.Path(tmp_path_factory.mktemp("pg", numbered=True))
+    # Not under pytest's basetemp: a concurrent pytest session prunes old basetemp folders and would delete a
+    # live data directory. Unix socket paths are limited to ~100 bytes, hence a short folder under /tmp.
+    data_dir = pathlib.Path(tempfile.mkdtemp(prefix="thpg-"))
     server = embedded.start(data_dir)
     try:
         yield server.url
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
