@@ -214,7 +214,8 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
     if not charges:
         return ZERO
     await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS budget_charges_batch (LIKE budget_charges INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS budget_charges_batch (LIKE budget_charges INCLUDING DEFAULTS)"
+        " ON COMMIT DELETE ROWS"
     )
     columns = "reservation_id, key_namespace, key_name, period, holder, request_id, cost_usd"
     async with conn.cursor().copy(f"COPY budget_charges_batch ({columns}) FROM STDIN") as copy:
