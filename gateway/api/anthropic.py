@@ -8,11 +8,11 @@ to an OpenAI-compatible one it is translated both ways, streams included.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.api import errors as api_errors
-from gateway.api import inbound
+from gateway.api import inbound, responses
 from gateway.providers.wire import anthropic_messages
 from gateway.providers.wire import errors as wire_errors
 from gateway.serving import calls, chat, errors
@@ -38,9 +38,7 @@ async def create_message(request: Request) -> Response:
         flow: chat.ChatFlow = request.app.state.chat
         if call.stream:
             start = await flow.stream(call)
-            return StreamingResponse(
-                start.body, media_type="text/event-stream", headers={**start.headers, **SSE_HEADERS}
-            )
+            return responses.EventStream(start.body, {**start.headers, **SSE_HEADERS})
         completion = await flow.complete(call)
         return Response(completion.body, media_type="application/json", headers=completion.headers)
     except errors.RequestFailed as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.api import errors as api_errors
@@ -36,9 +36,7 @@ async def chat_completions(request: Request) -> Response:
         flow: chat.ChatFlow = request.app.state.chat
         if call.stream:
             start = await flow.stream(call)
-            return StreamingResponse(
-                start.body, media_type="text/event-stream", headers={**start.headers, **SSE_HEADERS}
-            )
+            return responses.EventStream(start.body, {**start.headers, **SSE_HEADERS})
         completion = await flow.complete(call)
         return Response(completion.body, media_type="application/json", headers=completion.headers)
     except errors.RequestFailed as exc:
