@@ -12,7 +12,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from gateway.accounting import pricing
+from gateway.accounting import leases as leases_mod
+from gateway.accounting import pricing, values
 from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import usage as usage_mod
@@ -29,6 +30,7 @@ class Services:
     config: config_source.ConfigHolder
     upstreams: upstreams.UpstreamPool
     routing: routing_state.RoutingState
+    leases: leases_mod.LeaseManager
     logs: logwriter.LogWriter
     metrics: metrics_mod.Metrics
 
@@ -56,6 +58,7 @@ class Call:
     decision: str | None = None
     route: decisions.Decision | None = None
     hints: native.Hints | None = None  # routing hints of a /v1/chat request
+    reservation: values.Reservation | None = None  # budget and rate-limit reservation, settled in finish()
     finished: bool = False
 
     def elapsed_s(self) -> float:
@@ -133,7 +136,12 @@ def finish(
         decision=call.decision,
         attempts=tuple(call.attempts),
     )
-    services.logs.record(row)
+    charge = None
+    if call.reservation is not None:
+        tokens = (counted.total_input_tokens + counted.output_tokens) if counted else 0
+        charge = services.leases.settle(call.reservation, cost, tokens)
+        call.reservation = None
+    services.logs.record(row, charge)
     metrics = services.metrics
     model_label = row.model or ""
     provider_label = row.provider or ""

@@ -22,7 +22,7 @@ from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import error_bodies, usage
 from gateway.providers.wire import errors as wire_errors
-from gateway.serving import calls, dialects, errors, planning, relay, upstreams
+from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
 
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -168,7 +168,12 @@ class ChatFlow:
     async def complete(self, call: calls.Call) -> Completion:
         assert call.body is not None
         failures = _Failures()
-        for candidate in self._plan(call):
+        candidates = self._plan(call)
+        assert call.key is not None
+        call.reservation = await admission.admit(
+            self._services.leases, call.key, call.body, [c.model for c in candidates]
+        )
+        for candidate in candidates:
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue
@@ -207,7 +212,12 @@ class ChatFlow:
     async def stream(self, call: calls.Call) -> StreamStart:
         assert call.body is not None
         failures = _Failures()
-        for candidate in self._plan(call):
+        candidates = self._plan(call)
+        assert call.key is not None
+        call.reservation = await admission.admit(
+            self._services.leases, call.key, call.body, [c.model for c in candidates]
+        )
+        for candidate in candidates:
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue

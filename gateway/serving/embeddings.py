@@ -16,7 +16,7 @@ from gateway.config import specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import usage
-from gateway.serving import calls, chat, errors, upstreams
+from gateway.serving import admission, calls, chat, errors, upstreams
 
 
 def validate(body: dict[str, Any]) -> None:
@@ -61,6 +61,7 @@ class EmbeddingsFlow:
         decided = routing.decide(call.key, call.body, call.request_id, capabilities=EMBEDDINGS)
         call.route, call.decision = decided, decided.reason
         candidates = routing.model_entries(snap, call.key.namespace, decided)
+        call.reservation = await admission.admit(self._services.leases, call.key, call.body, candidates)
         last: upstream_errors.UpstreamError | None = None
         cooling: list[float] = []
         for model in candidates:

@@ -18,9 +18,13 @@ import logging
 import psycopg
 from psycopg import AsyncConnection
 
+from gateway.accounting import values
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import spool as spool_mod
-from gateway.store import logs_repo
+from gateway.store import leases_repo, logs_repo
+
+Entry = tuple[logs_repo.RequestLogRow, values.Charge | None]
+"""A log row and the budget charge written with it, in the same transaction (spend == logged cost)."""
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class LogWriter:
         self._batch_size = batch_size
         self._max_delay_s = max_delay_s
         self._retry_delay_s = retry_delay_s
-        self._queue: collections.deque[logs_repo.RequestLogRow] = collections.deque()
+        self._queue: collections.deque[Entry] = collections.deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: AsyncConnection[tuple[object, ...]] | None = None
@@ -54,11 +58,11 @@ class LogWriter:
     def pending(self) -> int:
         return len(self._queue)
 
-    def record(self, row: logs_repo.RequestLogRow) -> None:
+    def record(self, row: logs_repo.RequestLogRow, charge: values.Charge | None = None) -> None:
         if len(self._queue) >= self._capacity:
             self._metrics.request_log_dropped.inc()
             return
-        self._queue.append(row)
+        self._queue.append((row, charge))
         if len(self._queue) >= self._batch_size:
             self._wakeup.set()
 
@@ -91,7 +95,7 @@ class LogWriter:
         self._metrics.request_log_written.inc(len(rows))
         log.info("replayed %d spooled request-log rows", len(rows))
 
-    def _spill(self, rows: list[logs_repo.RequestLogRow]) -> None:
+    def _spill(self, rows: list[Entry]) -> None:
         if self._spool is None:
             return
         try:
@@ -138,10 +142,24 @@ class LogWriter:
                 self._queue.popleft()
             self._metrics.request_log_written.inc(len(batch))
 
-    async def _write(self, batch: list[logs_repo.RequestLogRow]) -> None:
+    async def _write(self, batch: list[Entry]) -> None:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self._url)
-        await logs_repo.insert_batch(self._conn, batch)
+        charges = [
+            leases_repo.ChargeRow(
+                charge.reservation_id,
+                leases_repo.BudgetKey(charge.key.namespace, charge.key.name, charge.period),
+                charge.holder,
+                charge.cost_usd,
+                row.request_id,
+            )
+            for row, charge in batch
+            if charge is not None
+        ]
+        async with self._conn.transaction():
+            await logs_repo.insert_batch(self._conn, [row for row, _ in batch])
+            if charges:
+                await leases_repo.charge(self._conn, charges)
 
     async def _reset(self) -> None:
         if self._conn is not None:

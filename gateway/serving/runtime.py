@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pathlib
+import secrets
+import socket
 
+from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
 from gateway.serving import calls, chat, config_source, embeddings, logwriter, prober, routing_state, spool, upstreams
@@ -31,6 +35,7 @@ class Runtime:
         *,
         health_probes: bool = True,
         spool_path: pathlib.Path | None = None,
+        lease_settings: leases.LeaseSettings | None = None,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
@@ -42,7 +47,12 @@ class Runtime:
         self.logs = logwriter.LogWriter(
             database_url, metrics, spool=spool.Spool(spool_path) if spool_path is not None else None
         )
-        self.services = calls.Services(self.config, self.upstreams, self.routing, self.logs, metrics)
+        self.leases = leases.LeaseManager(
+            backend.PgLeaseBackend(database_url),
+            holder=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+            settings=lease_settings,
+        )
+        self.services = calls.Services(self.config, self.upstreams, self.routing, self.leases, self.logs, metrics)
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
         self.prober = prober.Prober(self.config, self.upstreams, self.routing)
@@ -67,6 +77,7 @@ class Runtime:
     async def start(self) -> None:
         await self.db.open()
         self.logs.start()
+        self.leases.start()
         snapshot = await self.config.reload()
         self.listener = listener_mod.RevisionListener(
             self.database_url,
@@ -88,5 +99,6 @@ class Runtime:
                 await task
         self._tasks.clear()
         await self.logs.stop()
+        await self.leases.close()  # after the log flush: every charge is written before leases are handed back
         await self.upstreams.close()
         await self.db.close()

@@ -1,4 +1,4 @@
-"""A bounded local file for request-log rows that Postgres could not take, replayed when it is back.
+"""A bounded local file for request-log rows (and their budget charges) that Postgres could not take.
 
 One JSON object per line. Replaying is safe to repeat: rows are keyed by request id and the store skips the ones
 it already has. The file is bounded (``max_bytes``); rows beyond it are dropped and counted, never blocking the
@@ -15,23 +15,46 @@ from typing import Any
 
 import orjson
 
+from gateway.accounting import values
 from gateway.store import logs_repo
 
+Entry = tuple[logs_repo.RequestLogRow, values.Charge | None]
 
-def encode(row: logs_repo.RequestLogRow) -> bytes:
+
+def encode(entry: Entry) -> bytes:
+    row, charge = entry
     data = dataclasses.asdict(row)
     data["created_at"] = row.created_at.isoformat()
     data["cost_usd"] = str(row.cost_usd)
     data["attempts"] = list(row.attempts)
+    if charge is not None:
+        data["charge"] = {
+            "reservation_id": charge.reservation_id,
+            "namespace": charge.key.namespace,
+            "name": charge.key.name,
+            "period": charge.period,
+            "holder": charge.holder,
+            "cost_usd": str(charge.cost_usd),
+        }
     return orjson.dumps(data) + b"\n"
 
 
-def decode(line: bytes) -> logs_repo.RequestLogRow:
+def decode(line: bytes) -> Entry:
     data: dict[str, Any] = orjson.loads(line)
+    raw_charge = data.pop("charge", None)
     data["created_at"] = dt.datetime.fromisoformat(data["created_at"])
     data["cost_usd"] = Decimal(data["cost_usd"])
     data["attempts"] = tuple(data["attempts"])
-    return logs_repo.RequestLogRow(**data)
+    charge = None
+    if raw_charge is not None:
+        charge = values.Charge(
+            raw_charge["reservation_id"],
+            values.KeyRef(raw_charge["namespace"], raw_charge["name"]),
+            raw_charge["period"],
+            raw_charge["holder"],
+            Decimal(raw_charge["cost_usd"]),
+        )
+    return logs_repo.RequestLogRow(**data), charge
 
 
 class Spool:
@@ -45,7 +68,7 @@ class Spool:
         except FileNotFoundError:
             return 0
 
-    def append(self, rows: list[logs_repo.RequestLogRow]) -> int:
+    def append(self, rows: list[Entry]) -> int:
         """Append what fits; returns how many rows were dropped for lack of room."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         room = self.max_bytes - self.size()
@@ -61,7 +84,7 @@ class Spool:
                 file.write(b"".join(lines))
         return len(rows) - len(lines)
 
-    def read(self) -> list[logs_repo.RequestLogRow]:
+    def read(self) -> list[Entry]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:

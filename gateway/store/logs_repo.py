@@ -1,13 +1,15 @@
 """The request log: one row per request, written in batches with COPY.
 
-Batches go through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING`` on ``request_id``, so replaying
-a batch (after a failed commit, or from the spool when Postgres returns) never doubles a row.
+Batches go through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING`` on ``log_id`` (unique per row,
+made by the gateway), so replaying a batch (after a failed commit, or from the spool when Postgres returns) never
+doubles a row - while two requests that share a client's ``X-Request-Id`` still get a row each.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ import orjson
 import psycopg
 
 COLUMNS = (
+    "log_id",
     "request_id",
     "created_at",
     "endpoint",
@@ -67,6 +70,7 @@ class RequestLogRow:
     overhead_ms: float | None = None
     decision: str | None = None
     attempts: tuple[dict[str, Any], ...] = ()
+    log_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
 
     def values(self) -> tuple[Any, ...]:
         return tuple(
@@ -88,5 +92,5 @@ async def insert_batch(conn: psycopg.AsyncConnection[Any], rows: Sequence[Reques
                 await copy.write_row(row.values())
         await conn.execute(
             f"INSERT INTO request_logs ({columns}) SELECT {columns} FROM request_logs_batch"
-            " ON CONFLICT (request_id) DO NOTHING"
+            " ON CONFLICT (log_id) DO NOTHING"
         )

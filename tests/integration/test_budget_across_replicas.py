@@ -54,6 +54,7 @@ async def write_logs(url: str, charges: list[tuple[Charge, str]]) -> None:
             key_namespace=c.key.namespace,
             key_name=c.key.name,
             cost_usd=c.cost_usd,
+            log_id=c.reservation_id,  # one row per settled request: a replayed batch carries the same ids
         )
         for c, request_id in charges
     ]

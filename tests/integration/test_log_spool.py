@@ -63,14 +63,14 @@ async def test_rows_written_while_postgres_is_down_are_replayed_exactly_once(
 
 def test_a_line_cut_by_a_crash_is_skipped_not_fatal(tmp_path: pathlib.Path) -> None:
     store = spool.Spool(tmp_path / "s.jsonl")
-    store.append([row(1), row(2)])
+    store.append([(row(1), None), (row(2), None)])
     with store.path.open("ab") as file:
         file.write(b'{"request_id": "half')
-    assert [r.request_id for r in store.read()] == ["spooled-1", "spooled-2"]
+    assert [r.request_id for r, _ in store.read()] == ["spooled-1", "spooled-2"]
 
 
 def test_the_spool_is_bounded(tmp_path: pathlib.Path) -> None:
-    one = len(spool.encode(row(0)))
+    one = len(spool.encode((row(0), None)))
     store = spool.Spool(tmp_path / "s.jsonl", max_bytes=one * 3)
-    assert store.append([row(n) for n in range(5)]) == 2
+    assert store.append([(row(n), None) for n in range(5)]) == 2
     assert len(store.read()) == 3

@@ -51,9 +51,11 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_owner ON api_keys (namespace, name);
 
--- One row per request, written in batches; request_id is unique so a replayed spool never doubles a row.
+-- One row per request, written in batches; log_id (made by the gateway) is unique so a replayed spool never
+-- doubles a row. request_id may repeat: a client may send its own X-Request-Id more than once.
 CREATE TABLE request_logs (
-    request_id      text PRIMARY KEY,
+    log_id          text PRIMARY KEY,
+    request_id      text NOT NULL,
     created_at      timestamptz NOT NULL,
     endpoint        text NOT NULL,
     key_id          text,
@@ -79,3 +81,4 @@ CREATE TABLE request_logs (
 );
 CREATE INDEX request_logs_created ON request_logs (created_at DESC);
 CREATE INDEX request_logs_key ON request_logs (key_id, created_at);
+CREATE INDEX request_logs_request ON request_logs (request_id);

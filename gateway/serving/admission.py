@@ -1,0 +1,66 @@
+"""Budgets and rate limits at the door: reserve an upper bound before the upstream call, settle after it.
+
+The bound must really be an upper bound for the budget to be exact: input tokens are bounded by the bytes of the
+request (no tokenizer makes a token out of less than one byte) plus a per-message allowance, output tokens by
+``max_tokens`` or else the model's output limit or context window; the cost bound is the most expensive candidate
+at those counts. The unused part of a reservation goes back to this replica's lease the moment the request ends.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from gateway.accounting import leases, pricing, values
+from gateway.config import snapshot
+from gateway.serving import auth, errors
+
+PER_MESSAGE_TOKENS = 16
+PER_REQUEST_TOKENS = 64
+
+
+def input_bound(body: dict[str, Any]) -> int:
+    messages = body.get("messages") or []
+    size = len(orjson.dumps(messages)) + len(orjson.dumps(body.get("tools") or []))
+    size += len(orjson.dumps(body.get("system") or "")) + len(orjson.dumps(body.get("input") or ""))
+    return size + PER_MESSAGE_TOKENS * len(messages) + PER_REQUEST_TOKENS
+
+
+def output_bound(body: dict[str, Any], model: snapshot.ModelEntry) -> int:
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    if isinstance(requested, int) and requested > 0:
+        return requested
+    if "input" in body and "messages" not in body:
+        return 0  # embeddings produce no output tokens
+    return model.spec.max_output_tokens or model.spec.context_window
+
+
+def estimate(body: dict[str, Any], models: list[snapshot.ModelEntry]) -> values.Estimate:
+    tokens_in = input_bound(body)
+    worst_cost = Decimal(0)
+    worst_tokens = 0
+    for model in models:
+        tokens_out = output_bound(body, model)
+        prices = pricing.Prices.of(model.spec.pricing.input_per_1k, model.spec.pricing.output_per_1k)
+        worst_cost = max(worst_cost, prices.cost(tokens_in, tokens_out))
+        worst_tokens = max(worst_tokens, tokens_in + tokens_out)
+    return values.Estimate(worst_cost, worst_tokens)
+
+
+def refusal_error(refusal: values.Refusal) -> errors.RequestFailed:
+    if refusal.reason == "unavailable":
+        return errors.NoCapacity(refusal.message, retry_after=refusal.retry_after_s)
+    code = "budget_exceeded" if refusal.reason == "budget" else "rate_limit_exceeded"
+    return errors.RateLimited(refusal.message, retry_after=refusal.retry_after_s, code=code)
+
+
+async def admit(
+    manager: leases.LeaseManager, key: auth.KeyContext, body: dict[str, Any], models: list[snapshot.ModelEntry]
+) -> values.Reservation:
+    limits = values.Limits.of(key.spec)
+    verdict = await manager.admit(values.KeyRef(key.namespace, key.name), limits, estimate(body, models))
+    if isinstance(verdict, values.Refusal):
+        raise refusal_error(verdict)
+    return verdict
