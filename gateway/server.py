@@ -3,7 +3,8 @@
 Shutdown on SIGTERM/SIGINT: readiness turns false at once, new connections are still accepted for
 ``drain_delay_s`` (so a load balancer can notice), then the listener closes, in-flight requests and streams get
 up to ``drain_timeout_s`` to finish, background work flushes, and the process exits 0. uvicorn's own handler would
-re-raise the signal after a clean shutdown and turn a clean exit into "killed by SIGTERM"; ours does not.
+re-raise the signal after a clean shutdown and turn a clean exit into "killed by SIGTERM", and would skip the flush
+on a second signal; ours does neither.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class DrainingServer(uvicorn.Server):
 
     def _on_signal(self) -> None:
         if self._runtime.draining:
-            self.force_exit = True  # a second signal: stop waiting
+            # A repeated signal must not skip the flush of queued log rows and charges; the drain timeout bounds
+            # how long shutdown can take.
+            log.warning("already draining; in-flight work has up to %ss", self.config.timeout_graceful_shutdown)
             return
         self._runtime.begin_drain()
         asyncio.get_running_loop().call_later(self._drain_delay_s, setattr, self, "should_exit", True)

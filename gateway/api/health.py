@@ -7,21 +7,18 @@ answers 200 only once a config snapshot is loaded and while the replica is not d
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from gateway.api import responses
 from gateway.serving import runtime as runtime_mod
 
-router = APIRouter()
 
-
-@router.get("/livez", include_in_schema=False)
-async def livez() -> Response:
+async def livez(request: Request) -> Response:
     return responses.json({"status": "ok"})
 
 
-@router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> Response:
     runtime: runtime_mod.Runtime = request.app.state.runtime
     snapshot = runtime.config.current
@@ -34,3 +31,6 @@ async def readyz(request: Request) -> Response:
     if not runtime.ready:
         body["reason"] = "draining" if runtime.draining else "no configuration loaded yet"
     return responses.json(body, 200 if runtime.ready else 503)
+
+
+routes = [Route("/livez", livez, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
