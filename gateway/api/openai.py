@@ -11,37 +11,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.api import chat_endpoint, inbound, responses
 from gateway.api import errors as api_errors
-from gateway.api import inbound, responses
 from gateway.config import specs
-from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import openai_chat
-from gateway.serving import calls, chat, embeddings, errors
+from gateway.serving import calls, embeddings, errors
 from gateway.serving.dialects import ClientApi
 
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+def _parse_chat(raw: bytes, call: calls.Call) -> None:
+    call.body = openai_chat.parse_request(raw)
 
 
 async def chat_completions(request: Request) -> Response:
-    services: calls.Services = request.app.state.services
-    call = calls.Call(ClientApi.OPENAI, "chat.completions", inbound.request_id(request))
-    try:
-        raw = await inbound.body(request)
-        call.key = inbound.authenticate(request, services)
-        try:
-            call.body = openai_chat.parse_request(raw)
-        except wire_errors.WireError as exc:
-            raise api_errors.from_wire(exc) from exc
-        call.stream = bool(call.body.get("stream"))
-        flow: chat.ChatFlow = request.app.state.chat
-        if call.stream:
-            start = await flow.stream(call)
-            return responses.EventStream(start.body, {**start.headers, **SSE_HEADERS})
-        completion = await flow.complete(call)
-        return Response(completion.body, media_type="application/json", headers=completion.headers)
-    except errors.RequestFailed as exc:
-        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
-        return api_errors.render(ClientApi.OPENAI, exc, call.headers())
+    return await chat_endpoint.handle(request, ClientApi.OPENAI, "chat.completions", _parse_chat)
 
 
 async def create_embeddings(request: Request) -> Response:
