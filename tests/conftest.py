@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.plugins.processes",
     "tests.fakes.fixtures",
     "tests.plugins.gateway",
+    "tests.plugins.replicas",
 ]
