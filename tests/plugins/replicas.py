@@ -181,11 +181,14 @@ def start_mock(tmp_path: pathlib.Path, *, chunk_delay_ms: float = 0.0) -> MockUp
     raise AssertionError(f"mock upstream not up:\n{log.read_text(errors='replace')}")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    """SIGTERM every process first, then wait for each (their drains overlap); kill what does not exit."""
+    running = [proc for proc in procs if proc.poll() is None]
+    for proc in running:
         proc.send_signal(signal.SIGTERM)
+    for proc in running:
         try:
-            proc.wait(10)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -206,8 +209,7 @@ def mock_upstreams(tmp_path: pathlib.Path) -> Iterator[StartMock]:
         return mock
 
     yield start
-    for mock in started:
-        stop(mock.proc)
+    stop(*(mock.proc for mock in started))
 
 
 async def until_ready(gateway: GatewayProcess, timeout_s: float = 45.0) -> None:
@@ -262,8 +264,7 @@ def fleet(tmp_path: pathlib.Path) -> Iterator[StartFleet]:
         return fleet
 
     yield start
-    for gateway in started:
-        stop(gateway.proc)
+    stop(*(gateway.proc for gateway in started))
 
 
 @dataclasses.dataclass
