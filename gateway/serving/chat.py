@@ -2,14 +2,18 @@
 
 Failover happens only before the first byte reaches the client. Upstream failures are classified once, by the
 adapters; this module decides what each class means here: ``rate_limited`` cools the provider down and moves
-on, ``transient``/``auth``/``fatal`` move on, ``context_overflow`` moves on to a larger context window only,
-``bad_request`` (the client's own mistake) stops and is shown to the client. A streamed answer that breaks after
-the first byte ends with an error event and is still charged for what was produced.
+on, ``transient`` retries a 5xx once after a jittered backoff and then moves on (timeouts move on at once),
+``auth`` moves on, ``context_overflow`` moves on to a larger context window only, ``bad_request`` (the client's
+own mistake) stops and is shown to the client, ``fatal`` (an answer no HTTP client could use) stops. A streamed
+answer that breaks after the first byte ends with an error event and is still charged for what was produced.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import dataclasses
+import random
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -22,6 +26,7 @@ from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import error_bodies, usage
 from gateway.providers.wire import errors as wire_errors
+from gateway.routing import failover
 from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
 
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -83,9 +88,13 @@ def client_error(exc: upstream_errors.UpstreamError) -> errors.UpstreamFailed:
     return errors.UpstreamFailed(message, error_class=exc.error_class, status=exc.status or 400)
 
 
+RETRY = failover.FailoverSettings(backoff_base_s=0.05, backoff_max_s=0.5)
+
+
 class ChatFlow:
-    def __init__(self, services: calls.Services) -> None:
+    def __init__(self, services: calls.Services, rng: random.Random | None = None) -> None:
         self._services = services
+        self._rng = rng or random.Random()
 
     def _plan(self, call: calls.Call) -> list[planning.Candidate]:
         assert call.key is not None and call.body is not None
@@ -155,6 +164,30 @@ class ChatFlow:
             failures.overflow_window = max(failures.overflow_window or 0, model.spec.context_window)
         elif isinstance(exc, upstream_errors.BadRequest):
             raise client_error(exc) from exc
+        elif isinstance(exc, upstream_errors.Fatal):
+            raise errors.UpstreamFailed(
+                f"{model.provider.ref.name} answered in a way TokenHub cannot use: {exc.message}",
+                error_class=exc.error_class,
+            ) from exc
+
+    async def _maybe_retry(
+        self,
+        exc: upstream_errors.UpstreamError,
+        candidate: planning.Candidate,
+        pending: collections.deque[planning.Candidate],
+        retried: set[snapshot.Ref],
+    ) -> None:
+        """A 5xx or 408 gets one more try on the same model after a jittered backoff, then the next candidate.
+
+        Timeouts and refused connections go straight to the next candidate: retrying them here would only add
+        their full delay again.
+        """
+        retryable = isinstance(exc, upstream_errors.Transient) and not isinstance(exc, upstream_errors.ConnectFailed)
+        if not retryable or exc.status is None or exc.status == 200 or candidate.model.ref in retried:
+            return
+        retried.add(candidate.model.ref)
+        await asyncio.sleep(failover.backoff(1, RETRY, self._rng))
+        pending.appendleft(candidate)
 
     def _learn(
         self, call: calls.Call, model: snapshot.ModelEntry, *, success: bool, latency_s: float, cost: float = 0.0
@@ -173,7 +206,10 @@ class ChatFlow:
         call.reservation = await admission.admit(
             self._services.leases, call.key, call.body, [c.model for c in candidates]
         )
-        for candidate in candidates:
+        pending = collections.deque(candidates)
+        retried: set[snapshot.Ref] = set()
+        while pending:
+            candidate = pending.popleft()
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue
@@ -198,6 +234,7 @@ class ChatFlow:
                 if not isinstance(exc, upstream_errors.Transient) or exc.status != 200:
                     call.upstream_wait_s += time.perf_counter() - sent
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
+                await self._maybe_retry(exc, candidate, pending, retried)
                 continue
             call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
             self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
@@ -217,7 +254,10 @@ class ChatFlow:
         call.reservation = await admission.admit(
             self._services.leases, call.key, call.body, [c.model for c in candidates]
         )
-        for candidate in candidates:
+        pending = collections.deque(candidates)
+        retried: set[snapshot.Ref] = set()
+        while pending:
+            candidate = pending.popleft()
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue
@@ -233,6 +273,7 @@ class ChatFlow:
             except upstream_errors.UpstreamError as exc:
                 call.upstream_wait_s += time.perf_counter() - sent
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
+                await self._maybe_retry(exc, candidate, pending, retried)
                 continue
             call.upstream_wait_s += upstream.first_byte_s
             call.attempt(model, "ok", status=upstream.status, ms=upstream.first_byte_s * 1000)

@@ -86,12 +86,22 @@ async def test_every_provider_rate_limited_is_a_429_with_the_shortest_retry_afte
     ids=["500", "503", "malformed-json", "dropped-connection"],
 )
 async def test_transient_failures_fail_over_without_a_cooldown(gateway: Gateway, fault: faults.Fault) -> None:
-    gateway.openai.script(fault)
+    retried = fault.status is not None and fault.status >= 500  # a 5xx gets one more try on the same model
+    gateway.openai.script(*[fault] * (2 if retried else 1))
     async with client(gateway) as sdk:
         assert await provider_of(sdk) == "anthropic"
         assert await provider_of(sdk) == "openai", "a transient failure does not bench the provider"
     first, _ = await attempts(gateway, 2)
-    assert first == [("openai", "transient"), ("anthropic", "ok")]
+    failed = [("openai", "transient")] * (2 if retried else 1)
+    assert first == [*failed, ("anthropic", "ok")]
+
+
+async def test_a_single_5xx_is_retried_on_the_same_model_after_a_backoff(gateway: Gateway) -> None:
+    gateway.openai.script(faults.server_error(503))
+    async with client(gateway) as sdk:
+        assert await provider_of(sdk) == "openai"
+    (first,) = await attempts(gateway, 1)
+    assert first == [("openai", "transient"), ("openai", "ok")]
 
 
 async def test_an_upstream_timeout_fails_over(gateway: Gateway) -> None:
@@ -154,8 +164,8 @@ async def test_a_context_overflow_moves_on_to_a_larger_context_window_only(gatew
 
 
 async def test_every_provider_failing_is_a_502_naming_the_last_failure(gateway: Gateway) -> None:
-    gateway.openai.script(faults.server_error(500))
-    gateway.anthropic.script(faults.server_error(503))
+    gateway.openai.script(faults.server_error(500), faults.server_error(500))  # the retry fails too
+    gateway.anthropic.script(faults.server_error(503), faults.server_error(503))
     async with client(gateway) as sdk:
         with pytest.raises(openai.InternalServerError) as info:
             await sdk.chat.completions.create(model="gpt", messages=HELLO)
@@ -166,7 +176,7 @@ async def test_every_provider_failing_is_a_502_naming_the_last_failure(gateway: 
 
 
 async def test_a_stream_fails_over_before_its_first_byte(gateway: Gateway) -> None:
-    gateway.openai.script(faults.server_error(503))
+    gateway.openai.script(faults.server_error(503), faults.server_error(503))
     async with client(gateway) as sdk:
         raw = await sdk.chat.completions.with_raw_response.create(model="gpt", messages=HELLO, stream=True)
         stream = raw.parse()

@@ -56,8 +56,8 @@ async def test_a_concurrent_duplicate_waits_for_the_first_and_gets_its_answer(ga
 
 
 async def test_a_failed_request_releases_its_key_so_a_retry_runs_again(gateway: Gateway) -> None:
-    gateway.openai.script(faults.server_error(500))
-    gateway.anthropic.script(faults.server_error(500))
+    gateway.openai.script(faults.server_error(500), faults.server_error(500))  # each 5xx is retried once
+    gateway.anthropic.script(faults.server_error(500), faults.server_error(500))
     async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
         failed = await post(http, gateway, "order-4", BODY)
         assert failed.status_code == 502
