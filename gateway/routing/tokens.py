@@ -1,7 +1,7 @@
 """Token estimate without a tokenizer: calibrated per-character rates by script class, plus overheads.
 
 No tokenizer ships its vocabulary on PyPI in a vetted form (tiktoken downloads its BPE files at first use),
-and each provider tokenizes differently anyway. Rates were fitted against cl100k_base (bench/ROUTING.md has the
+and each provider tokenizes differently anyway. Rates were fitted against cl100k_base (bench/RESULTS.md has the
 corpus and the error per class); every count uses C-speed ``bytes``/``str`` operations, never a Python loop.
 """
 
