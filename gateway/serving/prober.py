@@ -3,6 +3,8 @@
 Probe results are kept beside the traffic statistics in the health book: a provider that answers probes is
 brought back early from a cooldown; one that fails them while idle is marked down before a client pays for the
 discovery. Each provider is probed on its ``healthCheck.intervalSeconds``; the loop never blocks requests.
+One replica probes at a time (whoever holds the ``Leadership``, a Postgres advisory lock in production); the
+others skip probing and learn the results through ``sharing``, and take over when the holder's session ends.
 """
 
 from __future__ import annotations
@@ -10,11 +12,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Protocol
 
 from gateway.config import snapshot
 from gateway.serving import config_source, routing_state, upstreams
 
 log = logging.getLogger(__name__)
+
+
+class Leadership(Protocol):
+    async def hold(self) -> bool:
+        """Whether this replica is the active prober now; takes the role when it is free."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Alone:
+    """Leadership for a replica that probes on its own (tests, a single replica)."""
+
+    async def hold(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
 
 
 class Prober:
@@ -25,12 +46,15 @@ class Prober:
         routing: routing_state.RoutingState,
         *,
         tick_s: float = 1.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self._config = config
         self._pool = pool
         self._routing = routing
         self._tick_s = tick_s
         self._next_at: dict[snapshot.Ref, float] = {}
+        self._leadership = leadership or Alone()
+        self.leading = False
         self.probes = 0
 
     def due(self, snap: snapshot.ConfigSnapshot, now: float) -> list[snapshot.ProviderEntry]:
@@ -67,6 +91,16 @@ class Prober:
         return 1
 
     async def run(self) -> None:
-        while True:
-            await self.probe_once()
-            await asyncio.sleep(self._tick_s)
+        """Probe while leading, checking the role every tick; gives the role up when cancelled."""
+        try:
+            while True:
+                leading = await self._leadership.hold()
+                if leading and not self.leading:
+                    self._next_at.clear()  # a new leader probes everything at once: the last results may be old
+                self.leading = leading
+                if leading:
+                    await self.probe_once()
+                await asyncio.sleep(self._tick_s)
+        finally:
+            self.leading = False
+            await self._leadership.close()

@@ -1,7 +1,8 @@
 """This replica's routing state: tables per namespace, provider health, bandit statistics - and the decision.
 
-Everything the engine reads is in memory; a decision costs no I/O. Health and bandit statistics are local to the
-replica for now (shared through Postgres later) and are updated after every upstream attempt.
+Everything the engine reads is in memory; a decision costs no I/O. Health and bandit statistics are updated after
+every upstream attempt. Two books are kept: this replica's own evidence (what it publishes) and the view the engine
+reads (its own evidence combined with other replicas', merged in by ``sharing`` in the background).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gateway.routing import errors as routing_errors
 from gateway.routing import request as requests
 from gateway.routing import table as tables
 from gateway.routing.eligibility import RejectReason
-from gateway.serving import auth, errors, routing_tables
+from gateway.serving import auth, errors, routing_tables, sharing
 
 
 def _texts_and_images(body: Mapping[str, Any]) -> tuple[list[str], int]:
@@ -65,13 +66,14 @@ def needs(body: Mapping[str, Any], images: int) -> frozenset[str]:
 
 
 class RoutingState:
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random | None = None, *, ewma_half_life_s: float = 30.0) -> None:
         self._tables: Mapping[str, tables.RoutingTable] = {}
-        self.health: dict[str, health.ProviderHealth] = {}
-        self.bandits: dict[str, dict[tuple[str, thompson.Bucket], thompson.ArmStats]] = {}
+        self._health_settings = health.HealthSettings()
+        self._books = sharing.Books(self._health_settings, ewma_half_life_s)
+        self.health = self._books.health  # the views the engine reads: own evidence combined with the fleet's
+        self.bandits = self._books.bandits
         self._round_robin: dict[tuple[str, str], int] = {}
         self._rng = rng or random.Random()
-        self._health_settings = health.HealthSettings()
 
     def sync(self, snap: snapshot.ConfigSnapshot) -> None:
         self._tables = routing_tables.compile_tables(snap)
@@ -186,26 +188,31 @@ class RoutingState:
 
     def succeeded(self, provider: snapshot.Ref, latency_s: float) -> None:
         name = routing_tables.provider_key(provider)
-        current = self.health.get(name, health.UNKNOWN)
-        self.health[name] = health.on_success(current, latency_s * 1000, time.monotonic(), self._health_settings)
+        now = time.monotonic()
+        current = self._books.own.get(name, health.UNKNOWN)
+        self._record(name, health.on_success(current, latency_s * 1000, now, self._health_settings), now, True)
 
     def failed(self, provider: snapshot.Ref, exc: upstream_errors.UpstreamError) -> None:
         if isinstance(exc, upstream_errors.BadRequest | upstream_errors.ContextOverflow):
             return  # the request's fault, not the provider's
         name = routing_tables.provider_key(provider)
-        current = self.health.get(name, health.UNKNOWN)
+        now = time.monotonic()
+        current = sharing.adopt_circuit(self._books.own.get(name, health.UNKNOWN), self.health.get(name))
         retry_after = exc.retry_after if isinstance(exc, upstream_errors.RateLimited) else None
         if isinstance(exc, upstream_errors.RateLimited) and retry_after is None:
             retry_after = DEFAULT_COOLDOWN_S
-        self.health[name] = health.on_failure(
-            current, time.monotonic(), self._health_settings, retry_after_s=retry_after
-        )
+        updated = health.on_failure(current, now, self._health_settings, retry_after_s=retry_after)
+        self._record(name, updated, now, True)
 
     def probed(self, provider: snapshot.Ref, *, ok: bool, latency_s: float | None) -> None:
         name = routing_tables.provider_key(provider)
-        current = self.health.get(name, health.UNKNOWN)
+        now = time.monotonic()
+        current = self._books.own.get(name, health.UNKNOWN)
         latency_ms = latency_s * 1000 if latency_s is not None else None
-        self.health[name] = health.on_probe(current, ok, latency_ms, time.monotonic(), self._health_settings)
+        self._record(name, health.on_probe(current, ok, latency_ms, now, self._health_settings), now, False)
+
+    def _record(self, name: str, own: health.ProviderHealth, now: float, traffic: bool) -> None:
+        self._books.record(name, own, now, traffic=traffic)
 
     def rewarded(
         self, namespace: str, decided: decisions.Decision, model: str, *, success: bool, latency_s: float, cost: float
@@ -219,11 +226,20 @@ class RoutingState:
             latency_target_ms=policy.policy.bandit.latency_target_ms,
             budget_usd=policy.bandit_budget_usd,
         )
-        arms = self.bandits.setdefault(namespace, {})
-        arm = (model, thompson.bucket_of(decided.limits.input_tokens))
-        arms[arm] = thompson.observe(
-            arms.get(arm, thompson.ArmStats()), r, time.monotonic(), policy.policy.bandit.half_life_s
-        )
+        arm = (namespace, model, thompson.bucket_of(decided.limits.input_tokens))
+        self._books.observe(arm, r, time.monotonic(), policy.policy.bandit.half_life_s)
+
+    # -- sharing with other replicas (sharing.Shareable) -------------------------------------------------------
+
+    def take_outbox(self) -> sharing.Outbox:
+        return self._books.take_outbox()
+
+    def return_outbox(self, outbox: sharing.Outbox) -> None:
+        self._books.return_outbox(outbox)
+
+    def absorb(self, inbox: sharing.Inbox, now: float) -> None:
+        """Merge what the other replicas published into the views the engine reads."""
+        self._books.absorb(inbox, now)
 
 
 DEFAULT_COOLDOWN_S = 5.0

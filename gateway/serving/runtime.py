@@ -17,9 +17,20 @@ import socket
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
-from gateway.serving import calls, chat, config_source, embeddings, logwriter, prober, routing_state, spool, upstreams
+from gateway.serving import (
+    calls,
+    chat,
+    config_source,
+    embeddings,
+    logwriter,
+    prober,
+    routing_state,
+    sharing,
+    spool,
+    upstreams,
+)
+from gateway.store import health_repo, pool
 from gateway.store import listener as listener_mod
-from gateway.store import pool
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +47,37 @@ class Runtime:
         health_probes: bool = True,
         spool_path: pathlib.Path | None = None,
         lease_settings: leases.LeaseSettings | None = None,
+        sharing_settings: sharing.SharingSettings | None = None,
+        share_stats: bool = True,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
         self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
         self.upstreams = upstreams.UpstreamPool(session_factory)
         self.config.subscribe(self.upstreams.sync)
-        self.routing = routing_state.RoutingState()
+        self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        sharing_settings = sharing_settings or sharing.SharingSettings()
+        self.routing = routing_state.RoutingState(ewma_half_life_s=sharing_settings.ewma_half_life_s)
         self.config.subscribe(self.routing.sync)
         self.logs = logwriter.LogWriter(
             database_url, metrics, spool=spool.Spool(spool_path) if spool_path is not None else None
         )
         self.leases = leases.LeaseManager(
             backend.PgLeaseBackend(database_url),
-            holder=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+            holder=self.replica,
             settings=lease_settings,
         )
         self.services = calls.Services(self.config, self.upstreams, self.routing, self.leases, self.logs, metrics)
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
-        self.prober = prober.Prober(self.config, self.upstreams, self.routing)
+        self.prober = prober.Prober(
+            self.config, self.upstreams, self.routing, leadership=health_repo.ProbeLock(database_url)
+        )
         self.db = pool.create(database_url)
+        self.sharing = sharing.Sharing(
+            self.routing, sharing.PgSharedStore(self.db, sharing_settings), self.replica, sharing_settings
+        )
+        self._share_stats = share_stats
         self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
         self.draining = False
@@ -88,6 +109,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.listener.run(), name="config-listener"))
         if self._health_probes:
             self._tasks.append(asyncio.create_task(self.prober.run(), name="health-prober"))
+        if self._share_stats:
+            self._tasks.append(asyncio.create_task(self.sharing.run(), name="stats-sharing"))
         self.metrics.ready.set(1)
 
     async def stop(self) -> None:
@@ -98,6 +121,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._share_stats:
+            await self.sharing.flush()  # what this replica learnt since the last exchange is not lost
         await self.logs.stop()
         await self.leases.close()  # after the log flush: every charge is written before leases are handed back
         await self.upstreams.close()
