@@ -15,9 +15,9 @@ import collections
 import dataclasses
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -88,6 +88,7 @@ def client_error(exc: upstream_errors.UpstreamError) -> errors.UpstreamFailed:
     return errors.UpstreamFailed(message, error_class=exc.error_class, status=exc.status or 400)
 
 
+T = TypeVar("T")
 RETRY = failover.FailoverSettings(backoff_base_s=0.05, backoff_max_s=0.5)
 
 
@@ -198,11 +199,13 @@ class ChatFlow:
                 model.ref.namespace, call.route, model.ref.name, success=success, latency_s=latency_s, cost=cost
             )
 
-    async def complete(self, call: calls.Call) -> Completion:
-        assert call.body is not None
+    async def _run(
+        self, call: calls.Call, attempt: Callable[[planning.Candidate, base.ProviderAdapter], Awaitable[T]]
+    ) -> T:
+        """Plan, admit, then try candidates in order (with one retry of a 5xx) until ``attempt`` succeeds."""
+        assert call.body is not None and call.key is not None
         failures = _Failures()
         candidates = self._plan(call)
-        assert call.key is not None
         call.reservation = await admission.admit(
             self._services.leases, call.key, call.body, [c.model for c in candidates]
         )
@@ -213,80 +216,61 @@ class ChatFlow:
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue
-            model = candidate.model
             sent = time.perf_counter()
             try:
-                request = self._outbound(call, candidate, stream=False)
-                response = await adapter.send(request)
-                call.upstream_wait_s += response.elapsed_s
-                inbound = dialects.inbound(
-                    call.api,
-                    call.body,
-                    upstreams.dialect(model.provider.spec.type),
-                    response.body,
-                    provider=model.provider.ref.name,
-                )
+                return await attempt(candidate, adapter)
             except wire_errors.Untranslatable as exc:
-                call.attempt(model, "untranslatable")
+                call.attempt(candidate.model, "untranslatable")
                 failures.last = exc
-                continue
             except upstream_errors.UpstreamError as exc:
                 if not isinstance(exc, upstream_errors.Transient) or exc.status != 200:
-                    call.upstream_wait_s += time.perf_counter() - sent
+                    call.upstream_wait_s += time.perf_counter() - sent  # a malformed 200 counted its wait already
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
                 await self._maybe_retry(exc, candidate, pending, retried)
-                continue
-            call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
-            self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
-            self._services.routing.succeeded(model.provider.ref, response.elapsed_s)
-            call.model = model
+        raise failures.final(call.body["model"])
+
+    def _succeeded(self, call: calls.Call, model: snapshot.ModelEntry, status: int, waited_s: float) -> None:
+        call.attempt(model, "ok", status=status, ms=waited_s * 1000)
+        self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
+        self._services.routing.succeeded(model.provider.ref, waited_s)
+        call.model = model
+
+    async def complete(self, call: calls.Call) -> Completion:
+        async def attempt(candidate: planning.Candidate, adapter: base.ProviderAdapter) -> Completion:
+            assert call.body is not None
+            model = candidate.model
+            response = await adapter.send(self._outbound(call, candidate, stream=False))
+            call.upstream_wait_s += response.elapsed_s
+            inbound = dialects.inbound(
+                call.api,
+                call.body,
+                upstreams.dialect(model.provider.spec.type),
+                response.body,
+                provider=model.provider.ref.name,
+            )
+            self._succeeded(call, model, response.status, response.elapsed_s)
             headers = call.headers()
             cost = calls.finish(self._services, call, status=200, counted=inbound.usage)
             self._learn(call, model, success=True, latency_s=response.elapsed_s, cost=float(cost))
             return Completion(inbound.body, headers, cost)
-        raise failures.final(call.body["model"])
+
+        return await self._run(call, attempt)
 
     async def stream(self, call: calls.Call) -> StreamStart:
-        assert call.body is not None
-        failures = _Failures()
-        candidates = self._plan(call)
-        assert call.key is not None
-        call.reservation = await admission.admit(
-            self._services.leases, call.key, call.body, [c.model for c in candidates]
-        )
-        pending = collections.deque(candidates)
-        retried: set[snapshot.Ref] = set()
-        while pending:
-            candidate = pending.popleft()
-            adapter = self._usable(call, candidate, failures)
-            if adapter is None:
-                continue
+        async def attempt(candidate: planning.Candidate, adapter: base.ProviderAdapter) -> StreamStart:
+            assert call.body is not None
             model = candidate.model
-            sent = time.perf_counter()
-            try:
-                request = self._outbound(call, candidate, stream=True)
-                upstream = await adapter.open_stream(request)
-            except wire_errors.Untranslatable as exc:
-                call.attempt(model, "untranslatable")
-                failures.last = exc
-                continue
-            except upstream_errors.UpstreamError as exc:
-                call.upstream_wait_s += time.perf_counter() - sent
-                self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
-                await self._maybe_retry(exc, candidate, pending, retried)
-                continue
+            upstream = await adapter.open_stream(self._outbound(call, candidate, stream=True))
             call.upstream_wait_s += upstream.first_byte_s
-            call.attempt(model, "ok", status=upstream.status, ms=upstream.first_byte_s * 1000)
-            self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
-            self._services.routing.succeeded(model.provider.ref, upstream.first_byte_s)
+            self._succeeded(call, model, upstream.status, upstream.first_byte_s)
             self._learn(call, model, success=True, latency_s=upstream.first_byte_s)
-            call.model = model
             state = relay.Relay(
                 call.api, upstreams.dialect(model.provider.spec.type), call.body, _input_estimate(call.body)
             )
             headers = call.headers()
             return StreamStart(headers, self._pump(call, upstream, state, call.overhead_ms()))
-        raise failures.final(call.body["model"])
+
+        return await self._run(call, attempt)
 
     async def _pump(
         self, call: calls.Call, upstream: base.UpstreamStream, state: relay.Relay, head_overhead_ms: float
