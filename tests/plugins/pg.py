@@ -6,6 +6,7 @@ other's rows, and cloning costs far less than migrating again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -56,30 +57,32 @@ def pg_template(pg_server_url: str) -> str:
     return TEMPLATE
 
 
+@contextlib.contextmanager
+def _database(server_url: str, template: str | None) -> Iterator[str]:
+    """A database of its own, dropped (even with connections left open) afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    clause = f" TEMPLATE {template}" if template else ""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}{clause}".encode())
+    try:
+        yield with_dbname(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+
+
 @pytest.fixture
 def database_url(pg_server_url: str, pg_template: str) -> Iterator[str]:
     """A migrated, empty database of this test's own."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    try:
-        yield with_dbname(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _database(pg_server_url, pg_template) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(pg_server_url: str) -> Iterator[str]:
     """A database with no schema at all, for migration tests."""
-    name = f"e_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield with_dbname(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _database(pg_server_url, None) as url:
+        yield url
 
 
 @pytest.fixture
