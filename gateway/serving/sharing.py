@@ -375,6 +375,9 @@ class Sharing:
                 self.failures += 1
                 log.warning("could not share health and bandit statistics (%s); retrying later", exc)
                 return False
+            except asyncio.CancelledError:
+                self._routing.return_outbox(outbox)  # rows are overwritten, so sending them again is harmless
+                raise
             grouped: dict[str, list[Remote]] = {}
             for row in rows:
                 grouped.setdefault(row.provider, []).append(remote(row, offset))

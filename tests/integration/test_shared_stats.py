@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import math
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import psycopg
 import pytest
@@ -144,9 +144,9 @@ async def test_replicas_keep_their_state_while_postgres_is_unreachable() -> None
     assert len(routing.take_outbox().health) == 1  # handed back for the next attempt
 
 
-async def wait_for(condition: object, timeout_s: float) -> None:
+async def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():  # type: ignore[operator]  # a zero-argument callable
+    while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not true within {timeout_s}s")
         await asyncio.sleep(0.02)
@@ -219,3 +219,22 @@ async def test_probe_results_reach_the_replicas_that_do_not_probe(replicas: tupl
     assert b.routing.cooldown_remaining(OPENAI) > 0
     probe = b.routing.health["team/openai"].probe
     assert probe is not None and not probe.ok
+
+
+async def test_a_running_gateway_publishes_what_it_learns_in_the_background(gateway: Gateway) -> None:
+    runtime = gateway.runtime
+    ref = snapshot.Ref("Provider", "default", "openai")
+    runtime.routing.failed(ref, upstream_errors.RateLimited("default/openai", "slow down", status=429, retry_after=60))
+
+    async def published() -> list[tuple[object, ...]]:
+        async with await psycopg.AsyncConnection.connect(gateway.database_url) as conn:
+            cur = await conn.execute(
+                "SELECT replica FROM provider_health WHERE provider = 'default/openai' AND retry_after_until > 0"
+            )
+            return await cur.fetchall()
+
+    deadline = asyncio.get_running_loop().time() + 2 * runtime.sharing.settings.interval_s + 2.0
+    while not (rows := await published()):
+        assert asyncio.get_running_loop().time() < deadline, "nothing was published"
+        await asyncio.sleep(0.1)
+    assert rows == [(runtime.replica,)]

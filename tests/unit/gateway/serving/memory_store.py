@@ -6,6 +6,7 @@ their arm evidence folded with ``thompson.merge`` - what the SQL computes with `
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ class MemoryStore:
         self.health: dict[tuple[str, str], health_repo.Published] = {}
         self.arms: dict[tuple[str, str, str, str], bandit_repo.ArmRow] = {}
         self.down = False
+        self.stalled = False  # exchanges hang until cancelled
         self.exchanges = 0
 
     async def exchange(
@@ -27,6 +29,8 @@ class MemoryStore:
     ) -> tuple[list[health_repo.Published], list[bandit_repo.ArmRow]]:
         if self.down:
             raise psycopg.OperationalError("connection refused")
+        if self.stalled:
+            await asyncio.Event().wait()
         self.exchanges += 1
         for row in health_rows:
             self.health[(row.provider, replica)] = dataclasses.replace(row, replica=replica)

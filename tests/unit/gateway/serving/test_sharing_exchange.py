@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import random
 import time
@@ -127,6 +129,20 @@ async def test_evidence_gathered_while_the_store_is_down_is_shared_once_it_retur
     assert await a.sharing.sync_once() and await b.sharing.sync_once()
     assert b.routing.cooldown_remaining(OPENAI) > 28
     assert ("gpt", thompson.Bucket.SMALL) in b.routing.bandits["team"]
+
+
+async def test_an_exchange_cancelled_midway_sends_its_evidence_next_time(store: MemoryStore) -> None:
+    a = Replica(store, "a")
+    a.routing.failed(OPENAI, upstream_errors.RateLimited("team/openai", "slow down", status=429, retry_after=30))
+    store.stalled = True
+    task = asyncio.create_task(a.sharing.sync_once())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    store.stalled = False
+    await a.sharing.flush()
+    assert store.health[(KEY, "a")].retry_after_until > 0
 
 
 async def test_an_idle_exchange_sends_nothing(store: MemoryStore) -> None:
