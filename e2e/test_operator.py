@@ -188,6 +188,8 @@ def test_rotating_a_key_keeps_the_old_one_valid_for_the_grace_period(stack: Stac
     )
     new_key = issued_key(stack)
     assert new_key != old_key
+    spend = stack.kubectl("get", "apikey", "app", "-o", "jsonpath={.status.spendUSD}")
+    assert float(spend) > 0, "the status reports what the key spent this month"
     wait_until(lambda: chat(stack, new_key).status_code == 200, 30, "the new key to work", stack.gateway.log)
     assert chat(stack, old_key).status_code == 200
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import psycopg
 
+from gateway.store import errors
+
 ZERO = Decimal(0)
 _OUTSTANDING = "greatest(granted_usd - released_usd - charged_usd, 0)"
 # Folds the charges of deleted leases (a CTE named ``gone``) into their periods' spend; a period row that does
@@ -302,3 +304,23 @@ async def usage(conn: Conn, key: BudgetKey) -> Usage | None:
     if row is None:
         return None
     return Usage(limit=Decimal(row[0]), spent=Decimal(row[1]), outstanding=Decimal(row[2]))
+
+
+async def spend_this_month(url: str, namespace: str, name: str, now: dt.datetime) -> Decimal:
+    """What an ApiKey spent this UTC month: the budget ledger when the key has a budget, else its log rows."""
+    period = f"{now.year:04d}-{now.month:02d}"
+    month_start = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+    try:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            found = await usage(conn, BudgetKey(namespace, name, period))
+            if found is not None:
+                return found.spent
+            cur = await conn.execute(
+                "SELECT coalesce(sum(cost_usd), 0) FROM request_logs"
+                " WHERE key_namespace = %s AND key_name = %s AND created_at >= %s",
+                (namespace, name, month_start),
+            )
+            row = await cur.fetchone()
+    except psycopg.OperationalError as exc:
+        raise errors.StoreUnavailable(f"cannot read spend: {exc}") from exc
+    return Decimal(row[0]) if row else Decimal(0)

@@ -18,7 +18,7 @@ import kopf
 from gateway import keys
 from gateway.config import specs
 from gateway.store import errors as store_errors
-from gateway.store import keys_repo
+from gateway.store import keys_repo, leases_repo
 from tokenhub_operator import errors, reconciler, status
 from tokenhub_operator.handlers import common
 
@@ -61,6 +61,7 @@ async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_stat
                 await keys_repo.retire(ctx.database_url, doc.ref, grace)
             await keys_repo.issue(ctx.database_url, doc.ref, issued)
             key_id, issued_at = issued.public_id, now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        spend = await leases_repo.spend_this_month(ctx.database_url, doc.ref.namespace, doc.ref.name, now)
     except (errors.SpecInvalid, store_errors.StoreError) as exc:
         raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
     conditions = [
@@ -78,6 +79,7 @@ async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_stat
         issuedAt=issued_at,
         secretName=target,
         rotationHandled=rotate_token or current.get("rotationHandled"),
+        spendUSD=float(spend),
     )
 
 
