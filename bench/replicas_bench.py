@@ -57,11 +57,13 @@ kind: ApiKey
 metadata: {{name: bench}}
 spec: {{scopes: [chat, models], monthlyBudgetUSD: 1000000, rateLimit: {{rpm: 10000000}}}}
 """
+ENTRY_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:")
 LOG_LINE = re.compile(r"\[(\d+)\] LOG:  (?:statement|execute [^:]*): (.*)")
 ROLES = (  # what a backend's statements say about the gateway connection behind it
     ("request log", ("request_logs", "budget_charges")),
     ("leases", ("budget_leases", "budget_periods", "rate_windows")),
     ("config listener", ("config_revision", "LISTEN")),
+    ("shared statistics", ("provider_health", "bandit_stats")),
 )
 
 
@@ -121,14 +123,25 @@ def mark(url: str, label: str) -> int:
     return int(row[0]) if row else 0
 
 
+def log_entries(log: pathlib.Path) -> list[str]:
+    """The Postgres log's entries, a statement's continuation lines joined to the line that starts it."""
+    entries: list[str] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if ENTRY_START.match(line) or not entries:
+            entries.append(line)
+        else:
+            entries[-1] += " " + line.strip()
+    return entries
+
+
 def count_statements(log: pathlib.Path, start: str, end: str) -> collections.Counter[str]:
     """Statements between the two markers, by the role of the connection that sent them."""
-    lines = log.read_text(errors="replace").splitlines()
-    begin = next(i for i, line in enumerate(lines) if f"replicas-bench {start}" in line)
-    stop = next(i for i, line in enumerate(lines) if f"replicas-bench {end}" in line)
+    entries = log_entries(log)
+    begin = next(i for i, entry in enumerate(entries) if f"replicas-bench {start}" in entry)
+    stop = next(i for i, entry in enumerate(entries) if f"replicas-bench {end}" in entry)
     by_pid: dict[str, list[str]] = collections.defaultdict(list)
-    for line in lines[:stop]:  # roles are learned from everything a backend sent, before the window too
-        match = LOG_LINE.search(line)
+    for entry in entries[:stop]:  # roles are learned from everything a backend sent, before the window too
+        match = LOG_LINE.search(entry)
         if match:
             by_pid[match.group(1)].append(match.group(2))
     roles = {
@@ -136,8 +149,8 @@ def count_statements(log: pathlib.Path, start: str, end: str) -> collections.Cou
         for pid, texts in by_pid.items()
     }
     counted: collections.Counter[str] = collections.Counter()
-    for line in lines[begin + 1 : stop]:
-        match = LOG_LINE.search(line)
+    for entry in entries[begin + 1 : stop]:
+        match = LOG_LINE.search(entry)
         if match and "replicas-bench" not in match.group(2) and "pg_stat_database" not in match.group(2):
             counted[roles.get(match.group(1), "other")] += 1
     return counted

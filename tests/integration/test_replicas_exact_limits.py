@@ -99,8 +99,13 @@ async def test_three_replicas_never_spend_past_a_budget_and_log_exactly_what_the
     roomy_cost = sum((cost for rows in roomy_logged.values() for _, cost in rows), Decimal(0))
     assert capped_use.spent <= Decimal("0.05")  # never past the budget, across three replicas
     assert capped_use.spent > Decimal("0.025")  # and not refusing early: most of it was served
+    # Cost reconciliation: logged costs = budget usage = the spend the key's status reports, to 1e-9.
     assert abs(capped_use.spent - capped_cost) <= Decimal("1e-9")
     assert abs(roomy_use.spent - roomy_cost) <= Decimal("1e-9")
+    assert [await hub.reported_spend("capped"), await hub.reported_spend("roomy")] == [
+        capped_use.spent,
+        roomy_use.spent,
+    ]
     assert roomy_cost > 0 and capped_use.outstanding + roomy_use.outstanding > 0  # leases are held while serving
 
     # A clean shutdown flushes the logs and hands every lease back: nothing stays outstanding, no spend changes.

@@ -115,6 +115,7 @@ async def test_a_postgres_restart_under_load_loses_no_log_row_and_overspends_not
         use = await hub.usage(name)
         assert use.spent <= use.limit
         assert abs(use.spent - cost) <= Decimal("1e-9")
+        assert await hub.reported_spend(name) == use.spent
     assert [gateway.terminate() for gateway in hub.gateways] == [0, 0, 0]
     assert [(await hub.usage(name)).outstanding for name in ("metered", "tight")] == [0, 0]
 

@@ -162,6 +162,10 @@ class Fleet:
         assert use is not None, f"no budget period {period} for {namespace}/{key_name}"
         return use
 
+    async def reported_spend(self, key_name: str, namespace: str = "default") -> Decimal:
+        """The spend the ApiKey's status reports for this month."""
+        return await leases_repo.spend_this_month(self.database_url, namespace, key_name, dt.datetime.now(dt.UTC))
+
 
 def start_mock(tmp_path: pathlib.Path, *, chunk_delay_ms: float = 0.0) -> MockUpstream:
     port = free_port()
