@@ -89,8 +89,8 @@ async def test_three_replicas_never_spend_past_a_budget_and_log_exactly_what_the
     assert all(served > 0 for served in served_per_replica), served_per_replica  # the budget was shared
     assert all(reply.status == 200 for reply in roomy_replies)
 
-    capped_logged = await hub.logged("capped", len(capped_replies))
-    roomy_logged = await hub.logged("roomy", len(roomy_replies))
+    capped_logged = await hub.logged("capped", capped_replies)
+    roomy_logged = await hub.logged("roomy", roomy_replies)
     assert_logged_once(capped_logged, capped_replies)
     assert_logged_once(roomy_logged, roomy_replies)
 
@@ -143,4 +143,4 @@ async def test_three_replicas_admit_exactly_the_rpm_within_one_utc_minute(
     assert all(count > 0 for count in per_replica), per_replica
     granted = await hub.query("SELECT window_minute, requests_granted FROM rate_windows WHERE key_name = 'paced'")
     assert granted == [(minute, 45)]
-    assert_logged_once(await hub.logged("paced", len(replies)), replies)
+    assert_logged_once(await hub.logged("paced", replies), replies)

@@ -92,5 +92,5 @@ async def test_an_apply_reaches_every_replica_under_load_and_no_request_fails(
     assert max(delays) < PROPAGATION_LIMIT_S, delays
     assert revisions == [revision] * 3
     assert len(replies) > 30 and {reply.status for reply in replies} == {200}
-    logged = await hub.logged("busy", len(replies))
+    logged = await hub.logged("busy", replies)
     assert all(len(logged[reply.request_id or ""]) == 1 for reply in replies)

@@ -107,7 +107,7 @@ async def test_a_postgres_restart_under_load_loses_no_log_row_and_overspends_not
 
     tight_replies = warmup + [r for run in drained + recovered for r in run]
     for name, replies in (("metered", served), ("tight", tight_replies)):
-        logged = await hub.logged(name, len(replies), timeout_s=20)
+        logged = await hub.logged(name, replies, timeout_s=20)
         assert {request_id: [s for s, _ in rows] for request_id, rows in logged.items()} == {
             reply.request_id: [reply.status] for reply in replies
         }

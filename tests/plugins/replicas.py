@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -138,17 +138,21 @@ class Fleet:
             cur = await conn.execute(sql, params)
             return await cur.fetchall()
 
-    async def logged(self, key_name: str, count: int, timeout_s: float = 15.0) -> dict[str, list[tuple[int, Decimal]]]:
-        """The key's request-log rows by request id, once at least ``count`` are written."""
+    async def logged(
+        self, key_name: str, replies: Sequence[Reply], timeout_s: float = 15.0
+    ) -> dict[str, list[tuple[int, Decimal]]]:
+        """The key's request-log rows by request id, once every reply's request id has a row (or the timeout)."""
+        wanted = {reply.request_id for reply in replies}
         deadline = time.monotonic() + timeout_s
         while True:
             rows = await self.query(
                 "SELECT request_id, status, cost_usd FROM request_logs WHERE key_name = %s", key_name
             )
-            if len(rows) >= count or time.monotonic() > deadline:
+            missing = wanted - {row[0] for row in rows}
+            if not missing or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.1)
-        assert len(rows) >= count, f"{len(rows)} log rows for {key_name} after {timeout_s}s, expected {count}"
+        assert not missing, f"{len(missing)} of {len(wanted)} requests of {key_name} not logged after {timeout_s}s"
         by_id: dict[str, list[tuple[int, Decimal]]] = {}
         for request_id, status, cost in rows:
             by_id.setdefault(request_id, []).append((status, cost))
