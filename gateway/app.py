@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 
 import gateway
 from gateway import settings as settings_mod
+from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import runtime as runtime_mod
@@ -32,6 +33,7 @@ def create_runtime(
         settings.config_poll_interval_s,
         health_probes=settings.health_probes,
         spool_path=settings.data_dir / "spool" / "request-logs.jsonl",
+        lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),
     )
 
 

@@ -31,6 +31,18 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
 def _path(env: Mapping[str, str], name: str) -> pathlib.Path | None:
     raw = env.get(PREFIX + name)
     return pathlib.Path(raw) if raw else None
@@ -51,6 +63,8 @@ class Settings:
     drain_delay_s: float = 0.0
     config_poll_interval_s: float = 5.0
     health_probes: bool = True
+    # Without Postgres and without a held lease: refuse (False, exact) or admit and charge later (True).
+    budget_fail_open: bool = False
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -87,6 +101,7 @@ class Settings:
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
             config_poll_interval_s=_number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05),
-            health_probes=env.get(PREFIX + "HEALTH_PROBES", "true").lower() not in ("false", "0", "no", "off"),
+            health_probes=_flag(env, "HEALTH_PROBES", True),
+            budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -1,0 +1,41 @@
+"""Settings come from the environment once; a bad value stops the process with the variable's name."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from gateway import settings
+
+
+def test_defaults_and_values_are_read() -> None:
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_PORT": "9000",
+            "TOKENHUB_DATA_DIR": "/tmp/x",
+            "TOKENHUB_BUDGET_FAIL_OPEN": "true",
+            "TOKENHUB_HEALTH_PROBES": "off",
+            "TOKENHUB_SECRET_OPENAI_APIKEY": "sk",
+            "UNRELATED": "1",
+        }
+    )
+    assert parsed.port == 9000 and parsed.data_dir == pathlib.Path("/tmp/x")
+    assert parsed.budget_fail_open and not parsed.health_probes
+    assert parsed.secret_env == {"TOKENHUB_SECRET_OPENAI_APIKEY": "sk"}
+    assert not settings.Settings.from_env({}).budget_fail_open
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOKENHUB_PORT", "http"),
+        ("TOKENHUB_PORT", "70000"),
+        ("TOKENHUB_LOG_LEVEL", "loud"),
+        ("TOKENHUB_BUDGET_FAIL_OPEN", "maybe"),
+        ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "-1"),
+    ],
+)
+def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(settings.SettingsError, match=name):
+        settings.Settings.from_env({name: value})
