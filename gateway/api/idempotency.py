@@ -51,11 +51,11 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        raw_key = headers.get(b"idempotency-key")
-        if raw_key is None:
+        raw_key = next((value for name, value in scope["headers"] if name == b"idempotency-key"), None)
+        if raw_key is None:  # the common case: no dict built, nothing read
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
         path = scope["path"]
         idem_key = raw_key.decode("latin-1")
         if not _VALID.match(idem_key):

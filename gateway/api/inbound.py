@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 
 from starlette.requests import Request
 
 from gateway.serving import auth, calls, errors
+from gateway.store import ids
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+_new_id = ids.generator()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 
 
@@ -23,7 +24,7 @@ def request_id(request: Request) -> str:
     given = request.headers.get("x-request-id")
     if given and _REQUEST_ID.match(given):
         return given
-    return uuid.uuid4().hex
+    return _new_id()
 
 
 async def body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import psycopg
+
+from gateway.store import ids
 
 COLUMNS = (
     "log_id",
@@ -71,7 +72,7 @@ class RequestLogRow:
     overhead_ms: float | None = None
     decision: str | None = None
     attempts: tuple[dict[str, Any], ...] = ()
-    log_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    log_id: str = dataclasses.field(default_factory=ids.generator())
 
     def values(self) -> tuple[Any, ...]:
         return tuple(
