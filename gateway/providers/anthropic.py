@@ -5,35 +5,15 @@ Anthropic's GET /v1/models is unbilled, so it is the probe, as for the OpenAI fa
 
 from __future__ import annotations
 
-from gateway.providers import base, headers, session, stream, transport
+from gateway.providers import base, headers, openai
 
 API_VERSION = "2023-06-01"
 
 
-class AnthropicAdapter:
-    def __init__(
-        self, config: base.ProviderConfig, session_factory: session.SessionFactory = session.default_session
-    ) -> None:
-        if not config.base_urls:
-            raise ValueError(f"provider {config.name} has no base URL")
-        self.config = config
-        self._transport = transport.Transport(config, session_factory)
-        self._base = config.base_urls[0].rstrip("/")
-        self._static = headers.layered(config, {"anthropic-version": API_VERSION})
-        self._auth = {"x-api-key": config.api_key} if config.api_key else {}
+class AnthropicAdapter(openai.OpenAIAdapter):
+    """The OpenAI adapter's shell with Anthropic's headers."""
 
-    async def send(self, req: base.UpstreamRequest) -> base.UpstreamResponse:
-        return await self._transport.send(
-            self._base + req.path, req, headers.for_request(self._static, self._auth, req)
-        )
-
-    async def open_stream(self, req: base.UpstreamRequest) -> stream.AiohttpStream:
-        return await self._transport.open_stream(
-            self._base + req.path, req, headers.for_request(self._static, self._auth, req)
-        )
-
-    async def probe(self) -> base.ProbeResult:
-        return await self._transport.probe(self._base + "/models", headers.probe_headers(self._static, self._auth))
-
-    async def close(self) -> None:
-        await self._transport.close()
+    @staticmethod
+    def header_sets(config: base.ProviderConfig) -> tuple[dict[str, str], dict[str, str]]:
+        auth = {"x-api-key": config.api_key} if config.api_key else {}
+        return headers.layered(config, {"anthropic-version": API_VERSION}), auth

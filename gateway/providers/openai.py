@@ -14,8 +14,12 @@ class OpenAIAdapter:
         self.config = config
         self._transport = transport.Transport(config, session_factory)
         self._base = config.base_urls[0].rstrip("/")
-        self._static = headers.layered(config, {})
-        self._auth = headers.bearer(config.api_key)
+        self._static, self._auth = self.header_sets(config)
+
+    @staticmethod
+    def header_sets(config: base.ProviderConfig) -> tuple[dict[str, str], dict[str, str]]:
+        """The static headers and the auth headers every request of this provider carries."""
+        return headers.layered(config, {}), headers.bearer(config.api_key)
 
     async def send(self, req: base.UpstreamRequest) -> base.UpstreamResponse:
         return await self._transport.send(
