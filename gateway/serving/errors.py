@@ -20,12 +20,16 @@ class RequestFailed(Exception):
     status = 500
     kind = "server_error"
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.code = code
         self.headers: dict[str, str] = {}
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(max(1, round(retry_after)))
 
 
 class InvalidRequest(RequestFailed):
@@ -57,20 +61,10 @@ class RateLimited(RequestFailed):
     status = 429
     kind = "rate_limit_error"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        if retry_after is not None:
-            self.headers["Retry-After"] = str(max(1, round(retry_after)))
-
 
 class NoCapacity(RequestFailed):
     status = 503
     kind = "server_error"
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        if retry_after is not None:
-            self.headers["Retry-After"] = str(max(1, round(retry_after)))
 
 
 class UpstreamFailed(RequestFailed):
