@@ -157,17 +157,24 @@ async def bump_revision(conn: psycopg.AsyncConnection[Any], revision: int) -> No
     await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(revision)))
 
 
+async def insert_key(
+    conn: psycopg.AsyncConnection[Any], ref: documents.ObjectRef, key: keys.IssuedKey, revision: int
+) -> None:
+    """Store an issued key's public id and hash (never the key) for its ApiKey resource."""
+    await conn.execute(
+        "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (key.public_id, key.secret_hash, ref.namespace, ref.name, keys.display_prefix(key.full_key), revision),
+    )
+
+
 async def _issue(
     conn: psycopg.AsyncConnection[Any], refs: tuple[documents.ObjectRef, ...], revision: int
 ) -> IssuedKeys:
     issued = []
     for ref in refs:
         key = keys.generate()
-        await conn.execute(
-            "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (key.public_id, key.secret_hash, ref.namespace, ref.name, keys.display_prefix(key.full_key), revision),
-        )
+        await insert_key(conn, ref, key, revision)
         issued.append((ref, key))
     return issued
 

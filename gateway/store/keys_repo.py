@@ -51,18 +51,7 @@ async def issue(url: str, ref: documents.ObjectRef, issued: keys.IssuedKey | Non
     issued = issued or keys.generate()
     async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
         revision = await _next_revision(conn)
-        await conn.execute(
-            "INSERT INTO api_keys (key_id, secret_hash, namespace, name, key_prefix, revision)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                issued.public_id,
-                issued.secret_hash,
-                ref.namespace,
-                ref.name,
-                keys.display_prefix(issued.full_key),
-                revision,
-            ),
-        )
+        await config_repo.insert_key(conn, ref, issued, revision)
         await config_repo.bump_revision(conn, revision)
     return issued, revision
 

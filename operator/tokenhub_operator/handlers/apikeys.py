@@ -98,11 +98,7 @@ async def apikey_resync(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_
 
 @kopf.on.delete(common.GROUP, common.VERSION, PLURAL)
 async def apikey_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx = common.context(memo)
+    ctx = await common.remove(memo, body)
     ref = reconciler.document_ref(body)
-    try:
-        await reconciler.remove(ctx, ref)
-    except store_errors.StoreError as exc:
-        raise errors.to_kopf(exc, ctx.settings.temporary_delay_s) from exc
     spec = body.get("spec") or {}
     await ctx.kube.delete_secret(ref.namespace, spec.get("secretName") or f"{ref.name}-key")

@@ -9,6 +9,7 @@ from typing import Any
 import kopf
 
 from gateway.config import specs
+from gateway.store import errors as store_errors
 from tokenhub_operator import errors, reconciler, status
 
 GROUP, VERSION = specs.API_GROUP, specs.API_VERSION
@@ -53,4 +54,14 @@ def fail(patch_status: Any, body: Mapping[str, Any], exc: Exception, delay: floa
     return errors.to_kopf(exc, delay)
 
 
-__all__ = ["GROUP", "VERSION", "context", "fail", "kopf", "now", "write_status"]
+async def remove(memo: Any, body: Mapping[str, Any]) -> reconciler.Context:
+    """Delete the resource's rows (the finalizer's work); a store outage is retried."""
+    ctx = context(memo)
+    try:
+        await reconciler.remove(ctx, reconciler.document_ref(body))
+    except store_errors.StoreError as exc:
+        raise errors.to_kopf(exc, ctx.settings.temporary_delay_s) from exc
+    return ctx
+
+
+__all__ = ["GROUP", "VERSION", "context", "fail", "kopf", "now", "remove", "write_status"]

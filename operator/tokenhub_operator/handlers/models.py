@@ -50,8 +50,4 @@ async def model_resync(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_:
 
 @kopf.on.delete(common.GROUP, common.VERSION, PLURAL)
 async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx = common.context(memo)
-    try:
-        await reconciler.remove(ctx, reconciler.document_ref(body))
-    except store_errors.StoreError as exc:
-        raise errors.to_kopf(exc, ctx.settings.temporary_delay_s) from exc
+    await common.remove(memo, body)
