@@ -10,7 +10,7 @@ set -euo pipefail
 DURATION="${1:-15}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"  # PYTHON=... to run an exported copy of the tree with another venv
-export PYTHONPATH="$ROOT"  # the tree this script lives in, also when it is an exported copy
+export PYTHONPATH="$ROOT${EXTRA_PYTHONPATH:+:$EXTRA_PYTHONPATH}"  # the tree this script lives in, also when it is an exported copy
 WORK="$(mktemp -d /tmp/thbench.XXXXXX)"
 MOCK_PORT="${MOCK_PORT:-9301}"
 GW_PORT="${GW_PORT:-9300}"
@@ -80,7 +80,7 @@ run_wrk() {  # label, url, key, stream, connections
   echo "== $label (c=$conns, ${DURATION}s)"
   if [ -n "${PROFILE_DIR:-}" ] && [ "$conns" -gt 1 ] && [[ "$url" == *":$GW_PORT" ]]; then
     # Optional: sample the gateway with py-spy (collapsed stacks) while it is under load.
-    taskset -c "$LOAD_CORE" "$(dirname "$PY")/py-spy" record --format raw --rate 200 -d "$DURATION" \
+    taskset -c "$LOAD_CORE" "$(dirname "$PY")/py-spy" record --format raw --rate 250 -d "$DURATION" \
       -o "$PROFILE_DIR/gateway-stream$stream.txt" -p "$GW_PID" >/dev/null 2>&1 &
   fi
   local before out requests

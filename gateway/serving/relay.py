@@ -1,10 +1,13 @@
 """Stream relay as a sans-I/O state machine: upstream SSE bytes in, the client's SSE bytes out, usage counted.
 
-Same-API streams are re-framed event by event without re-serialising JSON: an event's ``data`` goes out as it
-came, so the relay costs one JSON parse per event (for usage) and no copies beyond framing. The usage chunk an
-OpenAI upstream sends because the gateway forced ``include_usage`` is withheld from clients that did not ask for
-it. Across APIs the ``wire`` stream translators convert each event. ``finish`` always closes the client's stream
-with a well-formed ending, adding an error event when the upstream broke off.
+Same-API streams pass through as bytes: complete events are found by their blank lines, and only the events that
+can matter to the gateway - usage, errors, the end - are parsed (found by their JSON keys, which cannot occur
+unescaped inside a string value). The other events go out exactly as they came, unparsed; they are parsed only if
+the upstream never reports its output count and the produced text must be estimated. The usage chunk an OpenAI
+upstream sends because the gateway forced ``include_usage`` is withheld from clients that did not ask for it. A
+stream framed with ``\r`` (or opened with a byte-order mark) falls back to the full SSE decoder. Across APIs the
+``wire`` stream translators convert each event. ``finish`` always closes the client's stream with a well-formed
+ending, adding an error event when the upstream broke off.
 """
 
 from __future__ import annotations
@@ -24,11 +27,16 @@ from gateway.providers.wire import (
 from gateway.serving.dialects import ClientApi
 
 DONE = b"data: [DONE]\n\n"
+# Keys whose events the gateway must read; any other event of the same API is forwarded unparsed.
+_READ_OPENAI = (b'"usage"', b'"error"')
+_READ_ANTHROPIC = (b'"message_', b'"error"')
+UNREAD_LIMIT = 1 << 20  # unparsed payloads held for a possible estimate, in bytes, before they are counted
 
 
 def _encode(event: sse.SseEvent) -> bytes:
     head = b"event: " + event.event.encode() + b"\n" if event.event else b""
-    return head + b"data: " + event.data.encode() + b"\n\n"
+    lines = event.data.encode().split(b"\n")  # data that spanned several lines goes out on as many
+    return head + b"".join([b"data: " + line + b"\n" for line in lines]) + b"\n"
 
 
 class Relay:
@@ -55,6 +63,11 @@ class Relay:
                 )
         self._ended = False  # the upstream said it was done ([DONE] or message_stop)
         self._upstream_error: str | None = None
+        self._raw = self._same  # bytes pass through until the stream needs the full decoder
+        self._read_keys = _READ_ANTHROPIC if api is ClientApi.ANTHROPIC else _READ_OPENAI
+        self._held = b""  # raw mode: the bytes after the last complete event
+        self._unread: list[bytes] = []  # raw mode: payloads forwarded unparsed
+        self._unread_size = 0
 
     @property
     def usage(self) -> usage.Usage:
@@ -62,7 +75,14 @@ class Relay:
             return self._to_openai.usage
         if self._to_anthropic is not None:
             return self._to_anthropic.usage
+        if not self._usage.output_reported:
+            self._count_unread()
         return self._usage.usage()
+
+    @property
+    def unread_bytes(self) -> int:
+        """Payload bytes forwarded unparsed and held for a possible estimate (bounded by ``UNREAD_LIMIT``)."""
+        return self._unread_size
 
     @property
     def ended_cleanly(self) -> bool:
@@ -73,10 +93,57 @@ class Relay:
         return self._upstream_error
 
     def feed(self, chunk: bytes) -> bytes:
-        out = bytearray()
-        for event in self._decoder.feed(chunk):
-            out += self._event(event)
-        return bytes(out)
+        if self._raw:
+            return self._feed_raw(self._held + chunk if self._held else chunk)
+        return self._decoded(self._decoder.feed(chunk))
+
+    def _decoded(self, events: list[sse.SseEvent]) -> bytes:
+        return b"".join([self._event(event) for event in events])
+
+    def _feed_raw(self, data: bytes) -> bytes:
+        if b"\r" in data or data.startswith(sse.BOM):
+            self._raw, self._held = False, b""
+            return self._decoded(self._decoder.feed(data))
+        complete, self._held = sse.split_complete(data)
+        if not complete:
+            return b""
+        kept: list[bytes] = []
+        changed = False
+        for block in complete[:-2].split(b"\n\n"):
+            out = self._raw_block(block)
+            if out is None:
+                kept.append(block + b"\n\n")
+            else:
+                kept.append(out)
+                changed = True
+        return b"".join(kept) if changed else complete
+
+    def _raw_block(self, block: bytes) -> bytes | None:
+        """``None`` to forward the block as it is, or the bytes to send in its place."""
+        simple = sse.simple_event(block)
+        if simple is None:
+            return self._decoded(sse.decode_block(block))
+        name, payload = simple
+        if payload[:1] != b"{" or payload[-1:] != b"}" or any(key in payload for key in self._read_keys):
+            return self._event(sse.SseEvent(payload.decode(errors="replace"), name.decode() if name else None))
+        self._unread.append(payload)
+        self._unread_size += len(payload)
+        if self._unread_size > UNREAD_LIMIT:
+            self._count_unread()
+        return None
+
+    def _count_unread(self) -> None:
+        """Count the produced text of the events forwarded unparsed (none of them carries usage)."""
+        feed = self._usage.feed_anthropic if self._api is ClientApi.ANTHROPIC else self._usage.feed_openai
+        for payload in self._unread:
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(event, dict):
+                feed(event)
+        self._unread.clear()
+        self._unread_size = 0
 
     def _event(self, event: sse.SseEvent) -> bytes:
         if event.is_done:
@@ -119,7 +186,10 @@ class Relay:
 
     def finish(self, broken: str | None = None) -> bytes:
         """The bytes that end the client's stream; ``broken`` says why the upstream stopped early, if it did."""
-        out = bytearray(b"".join(_encode(e) for e in self._decoder.flush()))
+        # Bytes held in raw mode never met their blank line; the decoder's flush still delivers a last event.
+        events = self._decoder.feed(self._held) if self._held else []
+        self._held = b""
+        out = bytearray(self._decoded(events + self._decoder.flush()))
         if self._to_openai is not None:
             out += b"".join(sse.encode_openai(c) for c in self._to_openai.finish())
         elif self._to_anthropic is not None:

@@ -17,6 +17,7 @@ import orjson
 
 DONE = "[DONE]"
 OPENAI_DONE = b"data: [DONE]\n\n"
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,37 @@ class SseDecoder:
         event = SseEvent("\n".join(self._data), self._event, self._id, self._retry)
         self._data, self._event = [], None
         return event
+
+
+def split_complete(data: bytes) -> tuple[bytes, bytes]:
+    """``data`` cut after its last blank line: the complete ``\\n``-framed events, and what still waits for more.
+
+    For streams without ``\\r`` only (the caller checks): there a blank line is exactly ``\\n\\n``.
+    """
+    end = data.rfind(b"\n\n")
+    if end < 0:
+        return b"", data
+    return data[: end + 2], data[end + 2 :]
+
+
+def simple_event(block: bytes) -> tuple[bytes | None, bytes] | None:
+    """The name and data of an event block that is an optional ``event:`` line and one ``data:`` line.
+
+    ``None`` for anything else (comments, ids, multi-line data), which needs the full decoder.
+    """
+    name: bytes | None = None
+    if block.startswith(b"event:"):
+        head, _, block = block.partition(b"\n")
+        name = head[6:].removeprefix(b" ")
+    if not block.startswith(b"data:") or b"\n" in block:
+        return None
+    return name, block[5:].removeprefix(b" ")
+
+
+def decode_block(block: bytes) -> list[SseEvent]:
+    """The events of one complete block of a ``\\n``-framed stream, through the full decoder."""
+    decoder = SseDecoder()
+    return decoder.feed(block + b"\n\n")
 
 
 def encode_openai(chunk: dict[str, Any]) -> bytes:

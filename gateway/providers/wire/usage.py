@@ -151,6 +151,11 @@ class UsageAccumulator:
     def produced_chars(self) -> int:
         return self._chars
 
+    @property
+    def output_reported(self) -> bool:
+        """Whether the upstream has reported the output count, so produced text need not be counted."""
+        return self._output is not None
+
     def usage(self) -> Usage:
         estimated = False
         input_tokens = self._input

@@ -1,0 +1,148 @@
+"""The relay of same-API streams: bytes forwarded without re-parsing must mean exactly what the full decoder sees.
+
+Each stream is relayed twice - framed with ``\\n`` (the byte pass-through) and with ``\\r\\n`` (which takes the
+full SSE decoder) - cut at arbitrary places; the client must receive the same events, and the gateway must count
+the same usage and see the same ending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.providers.wire import sse
+from gateway.serving import relay
+from gateway.serving.dialects import ClientApi
+
+INPUT_ESTIMATE = 11
+text_pieces = st.lists(st.text(max_size=12), min_size=1, max_size=8)
+cuts = st.lists(st.integers(min_value=0, max_value=4_000), max_size=12)
+
+
+def openai_stream(pieces: list[str], *, usage: bool, done: bool) -> list[bytes]:
+    head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    chunks: list[dict[str, Any]] = [{**head, "choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+    chunks += [{**head, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]} for p in pieces]
+    chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if usage:
+        chunks.append({**head, "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 7}})
+    events = [b"data: " + orjson.dumps(c) for c in chunks]
+    return [*events, b"data: [DONE]"] if done else events
+
+
+def anthropic_stream(pieces: list[str], *, usage: bool, done: bool) -> list[bytes]:
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": []}
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {**message, "usage": {"input_tokens": 9, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "ping"},
+    ]
+    events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in pieces]
+    events.append({"type": "content_block_stop", "index": 0})
+    if usage:
+        events.append({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}})
+    if done:
+        events.append({"type": "message_stop"})
+    return [b"event: " + e["type"].encode() + b"\ndata: " + orjson.dumps(e) for e in events]
+
+
+def frame(events: list[bytes], newline: bytes) -> bytes:
+    return b"".join(e.replace(b"\n", newline) + newline + newline for e in events)
+
+
+def split_at(data: bytes, positions: list[int]) -> list[bytes]:
+    points = sorted({p % (len(data) + 1) for p in positions})
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+
+def run(api: ClientApi, data: bytes, positions: list[int], request: dict[str, Any]) -> tuple[Any, ...]:
+    dialect = "anthropic" if api is ClientApi.ANTHROPIC else "openai"
+    state = relay.Relay(api, dialect, request, INPUT_ESTIMATE)
+    out = b"".join(state.feed(part) for part in split_at(data, positions)) + state.finish()
+    decoder = sse.SseDecoder()
+    events = [(e.event, e.data if e.is_done else orjson.loads(e.data)) for e in decoder.feed(out) + decoder.flush()]
+    return events, state.usage, state.ended_cleanly, state.upstream_error
+
+
+def same_either_way(api: ClientApi, events: list[bytes], positions: list[int], request: dict[str, Any]) -> Any:
+    raw = run(api, frame(events, b"\n"), positions, request)
+    assert raw == run(api, frame(events, b"\r\n"), positions, request)
+    return raw
+
+
+@given(text_pieces, st.booleans(), st.booleans(), cuts)
+def test_openai_streams_mean_the_same_through_the_byte_pass_through(
+    pieces: list[str], usage: bool, wants_usage: bool, positions: list[int]
+) -> None:
+    request = {"stream_options": {"include_usage": True}} if wants_usage else {}
+    events, counted, clean, error = same_either_way(
+        ClientApi.OPENAI, openai_stream(pieces, usage=usage, done=True), positions, request
+    )
+    assert clean and error is None
+    assert events[-1] == (None, "[DONE]")
+    assert any("usage" in data for _, data in events[:-1]) == (usage and wants_usage)
+    if usage:
+        assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (9, 7, False)
+    else:
+        estimate = -(-sum(len(p) for p in pieces) // 4)
+        assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (INPUT_ESTIMATE, estimate, True)
+
+
+@given(text_pieces, st.booleans(), cuts)
+def test_anthropic_streams_mean_the_same_through_the_byte_pass_through(
+    pieces: list[str], usage: bool, positions: list[int]
+) -> None:
+    events, counted, clean, error = same_either_way(
+        ClientApi.ANTHROPIC, anthropic_stream(pieces, usage=usage, done=True), positions, {}
+    )
+    assert clean and error is None
+    assert events[-1][0] == "message_stop"
+    expected_output = 7 if usage else max(1, -(-sum(len(p) for p in pieces) // 4))
+    assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (9, expected_output, not usage)
+
+
+@given(text_pieces, cuts)
+def test_a_stream_cut_short_is_charged_for_its_text_and_ends_with_an_error(
+    pieces: list[str], positions: list[int]
+) -> None:
+    events, counted, clean, error = same_either_way(
+        ClientApi.OPENAI, openai_stream(pieces, usage=False, done=False), positions, {}
+    )
+    assert not clean and error == "the upstream stream ended early"
+    assert events[-1][1]["error"]["code"] == "stream_broken"
+    assert counted.output_tokens == -(-sum(len(p) for p in pieces) // 4)
+
+
+def test_comments_and_multi_line_events_still_go_through_the_decoder() -> None:
+    data = b': keep-alive\n\ndata: {"choices": [{"index": 0,\ndata:  "delta": {"content": "hi"}}]}\n\ndata: [DONE]\n\n'
+    events, counted, clean, _ = run(ClientApi.OPENAI, data, [7, 30], {})
+    assert events == [(None, {"choices": [{"index": 0, "delta": {"content": "hi"}}]}), (None, "[DONE]")]
+    assert clean and counted.output_tokens == 1
+
+
+def test_a_last_event_without_its_blank_line_still_ends_the_stream() -> None:
+    stream = frame(openai_stream(["hello"], usage=True, done=False), b"\n") + b"data: [DONE]\n"
+    events, counted, clean, error = run(ClientApi.OPENAI, stream, [], {})
+    assert clean and error is None
+    assert events[-1] == (None, "[DONE]") and [e for e in events if e[1] == "[DONE]"] == [events[-1]]
+    assert counted.output_tokens == 7
+
+
+def test_an_error_event_in_the_stream_is_seen_and_forwarded() -> None:
+    error = {"error": {"message": "overloaded", "type": "server_error"}}
+    stream = frame([*openai_stream(["a"], usage=False, done=False)[:2], b"data: " + orjson.dumps(error)], b"\n")
+    events, _, clean, seen = run(ClientApi.OPENAI, stream, [], {})
+    assert not clean and seen == "overloaded"
+    assert (None, error) in events
+
+
+def test_unparsed_payloads_are_counted_once_they_pass_the_memory_bound() -> None:
+    big = "x" * 4096
+    state = relay.Relay(ClientApi.OPENAI, "openai", {}, INPUT_ESTIMATE)
+    pieces = [big] * (relay.UNREAD_LIMIT // 4096 + 2)
+    state.feed(frame(openai_stream(pieces, usage=False, done=False), b"\n"))
+    assert state.unread_bytes <= relay.UNREAD_LIMIT
+    assert state.usage.output_tokens == -(-len(big) * len(pieces) // 4)
