@@ -28,8 +28,8 @@ from gateway.serving.dialects import ClientApi
 
 DONE = b"data: [DONE]\n\n"
 # Keys whose events the gateway must read; any other event of the same API is forwarded unparsed.
-_READ_OPENAI = (b'"usage"', b'"error"')
-_READ_ANTHROPIC = (b'"message_', b'"error"')
+_READ_OPENAI = (b'"usage"', b'"error"', b"data: [DONE]")
+_READ_ANTHROPIC = (b'"message_', b'"error"', b"data: [DONE]")
 UNREAD_LIMIT = 1 << 20  # unparsed payloads held for a possible estimate, in bytes, before they are counted
 
 
@@ -107,41 +107,38 @@ class Relay:
         complete, self._held = sse.split_complete(data)
         if not complete:
             return b""
-        kept: list[bytes] = []
-        changed = False
-        for block in complete[:-2].split(b"\n\n"):
-            out = self._raw_block(block)
-            if out is None:
-                kept.append(block + b"\n\n")
-            else:
-                kept.append(out)
-                changed = True
-        return b"".join(kept) if changed else complete
+        # Typically only the last events (finish, usage, end) need reading: everything before the first of them
+        # goes out as it came when its shape is plain; the rest is read event by event.
+        split = sse.first_block_with(complete, self._read_keys)
+        if split == len(complete) and self._forward_plain(complete):
+            return complete
+        head = complete[:split]
+        if head and self._forward_plain(head):
+            return head + self._decoded(self._decoder.feed(complete[split:]))
+        return self._decoded(self._decoder.feed(complete))
 
-    def _raw_block(self, block: bytes) -> bytes | None:
-        """``None`` to forward the block as it is, or the bytes to send in its place."""
-        simple = sse.simple_event(block)
-        if simple is None:
-            return self._decoded(sse.decode_block(block))
-        name, payload = simple
-        if payload[:1] != b"{" or payload[-1:] != b"}" or any(key in payload for key in self._read_keys):
-            return self._event(sse.SseEvent(payload.decode(errors="replace"), name.decode() if name else None))
-        self._unread.append(payload)
-        self._unread_size += len(payload)
+    def _forward_plain(self, region: bytes) -> bool:
+        """Keep a region of plain content events unparsed, for a possible estimate; false if it is not plain."""
+        if not sse.plain_region(region, named=self._api is ClientApi.ANTHROPIC):
+            return False
+        self._unread.append(region)
+        self._unread_size += len(region)
         if self._unread_size > UNREAD_LIMIT:
             self._count_unread()
-        return None
+        return True
 
     def _count_unread(self) -> None:
         """Count the produced text of the events forwarded unparsed (none of them carries usage)."""
         feed = self._usage.feed_anthropic if self._api is ClientApi.ANTHROPIC else self._usage.feed_openai
-        for payload in self._unread:
-            try:
-                event = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(event, dict):
-                feed(event)
+        decoder = sse.SseDecoder()
+        for region in self._unread:
+            for event in decoder.feed(region):
+                try:
+                    payload = event.json()
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(payload, dict):
+                    feed(payload)
         self._unread.clear()
         self._unread_size = 0
 

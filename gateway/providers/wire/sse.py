@@ -111,24 +111,33 @@ def split_complete(data: bytes) -> tuple[bytes, bytes]:
     return data[: end + 2], data[end + 2 :]
 
 
-def simple_event(block: bytes) -> tuple[bytes | None, bytes] | None:
-    """The name and data of an event block that is an optional ``event:`` line and one ``data:`` line.
+def plain_region(region: bytes, *, named: bool) -> bool:
+    """Whether every event of ``region`` (complete, ``\\n``-framed) is one ``data: {...}`` line, after one ``event:``
+    line when ``named``: the shape of both APIs' streams, checked with a few scans instead of a loop per event."""
+    events = region.count(b"\n\n")
+    if named:
+        return (
+            region.count(b"\n") == 3 * events
+            and region.startswith(b"event: ")
+            and region.count(b"\n\nevent: ") == events - 1
+            and region.count(b"\ndata: {") == events
+            and region.count(b"}\n\n") == events
+        )
+    return (
+        region.count(b"\n") == 2 * events
+        and region.startswith(b"data: {")
+        and region.count(b"\n\ndata: {") == events - 1
+        and region.count(b"}\n\n") == events
+    )
 
-    ``None`` for anything else (comments, ids, multi-line data), which needs the full decoder.
-    """
-    name: bytes | None = None
-    if block.startswith(b"event:"):
-        head, _, block = block.partition(b"\n")
-        name = head[6:].removeprefix(b" ")
-    if not block.startswith(b"data:") or b"\n" in block:
-        return None
-    return name, block[5:].removeprefix(b" ")
 
-
-def decode_block(block: bytes) -> list[SseEvent]:
-    """The events of one complete block of a ``\\n``-framed stream, through the full decoder."""
-    decoder = SseDecoder()
-    return decoder.feed(block + b"\n\n")
+def first_block_with(region: bytes, needles: tuple[bytes, ...]) -> int:
+    """The offset in ``region`` of the first event that contains one of ``needles``; ``len(region)`` if none does."""
+    found = [at for at in (region.find(needle) for needle in needles) if at >= 0]
+    if not found:
+        return len(region)
+    cut = region.rfind(b"\n\n", 0, min(found))
+    return 0 if cut < 0 else cut + 2
 
 
 def encode_openai(chunk: dict[str, Any]) -> bytes:

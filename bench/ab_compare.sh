@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A/B CPU cost of two gateway trees under the same load, interleaved so that the machine's drift hits both alike.
+# Both gateways run at once (each one worker pinned to core 0, each with its own embedded Postgres), behind the
+# same mock upstream; wrk drives one at a time, alternating, ROUNDS times. Reported per round: requests/s and the
+# gateway's CPU per request (user + system of its process over the round / requests served); then the medians.
+#   bench/ab_compare.sh TREE_A TREE_B [ROUNDS] [SECONDS]      STREAM=0 for non-streaming, CONNS=32 by default
+# A tree is a directory holding a checkout (e.g. `git worktree add /tmp/base HEAD~1`); both use this venv.
+set -euo pipefail
+
+TREE_A="$(cd "$1" && pwd)"
+TREE_B="$(cd "$2" && pwd)"
+ROUNDS="${3:-5}"
+SECONDS_PER_RUN="${4:-8}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+STREAM="${STREAM:-1}"
+CONNS="${CONNS:-32}"
+MOCK_PORT=9311
+WORK="$(mktemp -d /tmp/thab.XXXXXX)"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_http() {  # url, seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "not up: $1" >&2; return 1
+}
+
+mkdir -p "$WORK/manifests"
+cat >"$WORK/manifests/bench.yaml" <<YAML
+apiVersion: tokenhub.io/v1alpha1
+kind: Provider
+metadata: {name: mock}
+spec: {type: openai-compatible, baseURL: "http://127.0.0.1:$MOCK_PORT/v1", timeoutSeconds: 30}
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: Model
+metadata: {name: mock-small}
+spec:
+  providerRef: mock
+  upstreamModel: mock-small
+  contextWindow: 128000
+  pricing: {inputPer1K: 0.00015, outputPer1K: 0.0006}
+  capabilities: [chat]
+---
+apiVersion: tokenhub.io/v1alpha1
+kind: ApiKey
+metadata: {name: bench}
+spec: {scopes: [chat, models]}
+YAML
+
+taskset -c 1 "$PY" "$ROOT/bench/mock_upstream.py" --port "$MOCK_PORT" --stream-chunks 20 >"$WORK/mock.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$MOCK_PORT/v1/models" 10
+
+declare -A GW_PID KEY PORT
+PORT[A]=9320
+PORT[B]=9321
+for side in A B; do
+  tree=$([ "$side" = A ] && echo "$TREE_A" || echo "$TREE_B")
+  PYTHONPATH="$tree" TOKENHUB_DATA_DIR="$WORK/data$side" TOKENHUB_VAULT_PASSWORD="bench vault password, long enough" \
+  TOKENHUB_LOG_LEVEL=warning TOKENHUB_HOST=127.0.0.1 \
+    taskset -c 0 "$PY" -m gateway.cli serve -f "$WORK/manifests" --port "${PORT[$side]}" \
+    >"$WORK/gateway$side.log" 2>&1 &
+  GW_PID[$side]=$!
+  PIDS+=("${GW_PID[$side]}")
+  wait_http "http://127.0.0.1:${PORT[$side]}/readyz" 60
+  for pid in $(pgrep -f "$WORK/data$side" || true); do
+    [ "$pid" = "${GW_PID[$side]}" ] && continue
+    for task in "$pid" $(pgrep -P "$pid" || true); do taskset -pc 1 "$task" >/dev/null 2>&1 || true; done
+  done
+  KEY[$side]="$(cat "$WORK/data$side/keys/default/bench")"
+  BENCH_KEY="${KEY[$side]}" BENCH_STREAM="$STREAM" taskset -c 1 wrk -t1 -c8 -d3s -s "$ROOT/bench/gateway_post.lua" \
+    "http://127.0.0.1:${PORT[$side]}" >/dev/null
+done
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A CPU RPS
+for round in $(seq 1 "$ROUNDS"); do
+  for side in A B; do
+    before=$(ticks "${GW_PID[$side]}")
+    out=$(BENCH_KEY="${KEY[$side]}" BENCH_STREAM="$STREAM" taskset -c 1 \
+      wrk -t1 -c"$CONNS" -d"${SECONDS_PER_RUN}s" -s "$ROOT/bench/gateway_post.lua" "http://127.0.0.1:${PORT[$side]}")
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu=$(( ($(ticks "${GW_PID[$side]}") - before) * 1000000 / $(getconf CLK_TCK) / requests ))
+    rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
+    echo "round $round $side: $rps req/s, $cpu us CPU per request$(echo "$out" | grep -q Non-2xx && echo ' (NON-2XX!)')"
+    CPU[$side]+="$cpu "
+    RPS[$side]+="$rps "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for side in A B; do
+  echo "median $side: $(echo "${RPS[$side]}" | median) req/s, $(echo "${CPU[$side]}" | median) us CPU per request"
+done
