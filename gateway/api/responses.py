@@ -16,6 +16,8 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.serving import relay
+
 
 def json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
@@ -27,7 +29,10 @@ async def _until_disconnect(receive: Receive) -> None:
 
 
 class EventStream(Response):
-    """``text/event-stream`` from an async iterator of ready-framed bytes; the iterator is always closed."""
+    """``text/event-stream`` from an async iterator of ready-framed bytes; the iterator is always closed.
+
+    A `relay.Ending` chunk ends the response in the same write as its bytes (one write and one ASGI message less).
+    """
 
     media_type = "text/event-stream"
 
@@ -54,10 +59,13 @@ class EventStream(Response):
         watcher.add_done_callback(on_disconnect)
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            async for chunk in self.body_iterator:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            ended = False
+            async for chunk in self.body_iterator:  # iterated to its end, after the last chunk too: it logs there
+                ended = isinstance(chunk, relay.Ending)
+                await send({"type": "http.response.body", "body": chunk, "more_body": not ended})
             done = True
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if not ended:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not gone:
                 raise

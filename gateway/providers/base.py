@@ -69,6 +69,11 @@ class UpstreamStream(Protocol):
     open_s: float  # from sending the request until the response head
     first_byte_s: float  # from sending the request until the first body chunk
 
+    @property
+    def exhausted(self) -> bool:
+        """Whether the body's last chunk has been handed out, so that no further read is needed."""
+        ...
+
     def __aiter__(self) -> AsyncIterator[bytes]: ...
 
     async def aclose(self) -> None: ...

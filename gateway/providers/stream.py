@@ -48,12 +48,17 @@ class AiohttpStream:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    @property
+    def exhausted(self) -> bool:
+        return self._done and self._pending is None
+
     def __aiter__(self) -> AiohttpStream:
         return self
 
     async def __anext__(self) -> bytes:
         if self._pending is not None:
             chunk, self._pending = self._pending, None
+            self._release_at_eof()
             return chunk
         if self._done:
             raise StopAsyncIteration
@@ -69,7 +74,13 @@ class AiohttpStream:
         if not chunk:
             self._finish(reusable=True)
             raise StopAsyncIteration
+        self._release_at_eof()
         return chunk
+
+    def _release_at_eof(self) -> None:
+        """When the body's end has already arrived, give the connection back now instead of after one more read."""
+        if self._response.content.at_eof():
+            self._finish(reusable=True)
 
     async def aclose(self) -> None:
         """Stop relaying; an unfinished body cannot be reused, so its connection is dropped."""

@@ -284,6 +284,7 @@ class ChatFlow:
         client_gone = True
         broken: str | None = None
         processing_s = 0.0
+        last = b""  # the output of the body's final chunk, sent together with the stream's ending
         try:
             iterator = upstream.__aiter__()
             while True:
@@ -299,13 +300,17 @@ class ChatFlow:
                 call.upstream_wait_s += began - waited
                 out = state.feed(chunk)
                 processing_s += time.perf_counter() - began
+                if out and ttft is None:
+                    ttft = call.elapsed_s()
+                if upstream.exhausted:
+                    last = out
+                    break
                 if out:
-                    if ttft is None:
-                        ttft = call.elapsed_s()
                     yield out
-            tail = state.finish(broken)
-            if tail:
-                yield tail
+            began = time.perf_counter()
+            ending = relay.Ending(last + state.finish(broken))
+            processing_s += time.perf_counter() - began
+            yield ending
             client_gone = False
         finally:
             await upstream.aclose()

@@ -39,6 +39,10 @@ def _encode(event: sse.SseEvent) -> bytes:
     return head + b"".join([b"data: " + line + b"\n" for line in lines]) + b"\n"
 
 
+class Ending(bytes):
+    """The last bytes of a relayed stream: the response may end together with them."""
+
+
 class Relay:
     def __init__(self, api: ClientApi, provider_dialect: str, request: dict[str, Any], input_estimate: int) -> None:
         self._api = api
