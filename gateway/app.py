@@ -8,18 +8,24 @@ in ``bench/`` profiles went to the framework stack).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import prometheus_client
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 import gateway
 from gateway import settings as settings_mod
 from gateway.accounting import leases
-from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai
+from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai, responses
 from gateway.observability import metrics as metrics_mod
+from gateway.providers.wire import error_bodies
 from gateway.serving import runtime as runtime_mod
+
+log = logging.getLogger(__name__)
 
 
 def create_runtime(
@@ -37,7 +43,50 @@ def create_runtime(
     )
 
 
-def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> Starlette:
+Endpoint = Callable[[Request], Awaitable[Response]]
+HOT_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
+    ("POST", "/v1/chat/completions", openai.chat_completions),
+    ("POST", "/v1/messages", anthropic.create_message),
+    ("POST", "/v1/chat", native.native_chat),
+    ("POST", "/v1/embeddings", openai.create_embeddings),
+)
+
+
+class Gateway:
+    """The model endpoints by exact method and path; everything else (and lifespan) through Starlette.
+
+    Starlette wraps every ``send`` of a response in three exception-handling layers and matches routes by regex;
+    a streamed answer sends once per chunk, so on the model endpoints that bookkeeping was a measurable share of the
+    CPU per request. Those endpoints handle their own errors; anything unexpected still becomes a 500.
+    """
+
+    def __init__(self, app: Starlette, hot: tuple[tuple[str, str, Endpoint], ...]) -> None:
+        self.app = app
+        self.state = app.state
+        self._hot = {(method, path): endpoint for method, path, endpoint in hot}
+        self._hot_app = idempotency.IdempotencyMiddleware(self._dispatch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) in self._hot:
+            scope["app"] = self.app
+            await self._hot_app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self._hot[(scope["method"], scope["path"])]
+        try:
+            response = await endpoint(Request(scope, receive, send))
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            message = "internal error; the gateway's log has the details"
+            anthropic_client = scope["path"] == "/v1/messages"
+            body = error_bodies.anthropic_body if anthropic_client else error_bodies.openai_body
+            response = responses.json(body(500, message), 500)
+        await response(scope, receive, send)
+
+
+def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> Gateway:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
@@ -48,7 +97,6 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
 
     app = Starlette(
         routes=[*openai.routes, *anthropic.routes, *native.routes, *admin.routes, *health.routes, *metrics.routes],
-        middleware=[Middleware(idempotency.IdempotencyMiddleware)],
         lifespan=lifespan,
     )
     app.state.version = gateway.__version__
@@ -57,4 +105,4 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
     app.state.services = runtime.services
     app.state.chat = runtime.chat
     app.state.embeddings = runtime.embeddings
-    return app
+    return Gateway(app, HOT_ROUTES)
