@@ -1,4 +1,4 @@
-"""Upstream LLM providers: thin aiohttp adapters that move wire-format bytes and classify failures.
+"""Upstream LLM providers: thin adapters over a lean HTTP/1.1 client that move wire-format bytes and classify failures.
 
 `base` holds the seam (ProviderConfig, UpstreamRequest, ProviderAdapter), `errors` the failure tree,
 `registry.create_adapter(config)` builds an adapter; `wire` translates formats without I/O. Importing this

@@ -48,7 +48,7 @@ class UpstreamRequest:
 @dataclass(frozen=True, slots=True)
 class UpstreamResponse:
     status: int
-    headers: Mapping[str, str]  # case-insensitive when it comes from aiohttp
+    headers: Mapping[str, str]  # case-insensitive when it comes from the HTTP client
     body: bytes
     elapsed_s: float  # time spent waiting on the upstream, connect included
 

@@ -40,11 +40,8 @@ def for_request(static: Mapping[str, str], auth: Mapping[str, str], req: base.Up
     merged.update(auth)
     merged["content-type"] = "application/json"
     merged["x-request-id"] = req.request_id
-    if req.stream:
-        merged["accept"] = "text/event-stream"
-        merged["accept-encoding"] = "identity"  # compressed SSE would be re-chunked by the decoder
-    else:
-        merged["accept"] = "application/json"
+    merged["accept"] = "text/event-stream" if req.stream else "application/json"
+    merged["accept-encoding"] = "identity"  # the client decodes no content encoding; bodies are small or streamed
     return merged
 
 

@@ -7,12 +7,12 @@ from gateway.providers import base, headers, session, stream, transport
 
 class OpenAIAdapter:
     def __init__(
-        self, config: base.ProviderConfig, session_factory: session.SessionFactory = session.default_session
+        self, config: base.ProviderConfig, client_factory: session.ClientFactory = session.default_client
     ) -> None:
         if not config.base_urls:
             raise ValueError(f"provider {config.name} has no base URL")
         self.config = config
-        self._transport = transport.Transport(config, session_factory)
+        self._transport = transport.Transport(config, client_factory)
         self._base = config.base_urls[0].rstrip("/")
         self._static, self._auth = self.header_sets(config)
 
@@ -26,7 +26,7 @@ class OpenAIAdapter:
             self._base + req.path, req, headers.for_request(self._static, self._auth, req)
         )
 
-    async def open_stream(self, req: base.UpstreamRequest) -> stream.AiohttpStream:
+    async def open_stream(self, req: base.UpstreamRequest) -> stream.Http1Stream:
         return await self._transport.open_stream(
             self._base + req.path, req, headers.for_request(self._static, self._auth, req)
         )

@@ -6,13 +6,13 @@ from gateway.providers import anthropic, base, openai, session, vllm
 
 
 def create_adapter(
-    config: base.ProviderConfig, session_factory: session.SessionFactory = session.default_session
+    config: base.ProviderConfig, client_factory: session.ClientFactory = session.default_client
 ) -> base.ProviderAdapter:
     """A ready adapter; its session opens lazily on first use inside the running loop."""
     if config.type in ("openai", "openai-compatible"):
-        return openai.OpenAIAdapter(config, session_factory)
+        return openai.OpenAIAdapter(config, client_factory)
     if config.type == "anthropic":
-        return anthropic.AnthropicAdapter(config, session_factory)
+        return anthropic.AnthropicAdapter(config, client_factory)
     if config.type == "vllm":
-        return vllm.VLLMAdapter(config, session_factory)
+        return vllm.VLLMAdapter(config, client_factory)
     raise ValueError(f"unknown provider type {config.type!r}")

@@ -20,7 +20,7 @@ _ANTHROPIC_WINDOWS = ("requests", "tokens", "input-tokens", "output-tokens")
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
-    """Header names folded to lower case (the first value wins), so plain dicts behave like aiohttp's."""
+    """Header names folded to lower case (the first value wins), so plain dicts behave like the client's."""
     folded: dict[str, str] = {}
     for name, value in headers.items():
         folded.setdefault(name.lower(), value)

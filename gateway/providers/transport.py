@@ -11,48 +11,32 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-import aiohttp
 import orjson
 
 from gateway.providers import base, classify, errors, session, stream
+from gateway.providers.http1 import client as http1
+from gateway.providers.http1 import errors as http_errors
 
 ERROR_BODY_LIMIT = 1 << 20  # an error body is read up to this many bytes, to classify it
 _REDACTED = "***"
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body up to `limit` bytes (one `read(n)` may return only what has arrived so far)."""
-    parts: list[bytes] = []
-    remaining = limit
-    while remaining > 0:
-        part = await resp.content.read(remaining)
-        if not part:
-            break
-        parts.append(part)
-        remaining -= len(part)
-    return b"".join(parts)
+_FAILURES = (http_errors.HttpError, OSError, TimeoutError)
 
 
 class Transport:
-    def __init__(self, config: base.ProviderConfig, session_factory: session.SessionFactory) -> None:
+    def __init__(self, config: base.ProviderConfig, client_factory: session.ClientFactory) -> None:
         self.config = config
-        self._session_factory = session_factory
-        self._session: aiohttp.ClientSession | None = None
-        self._send_timeout = aiohttp.ClientTimeout(total=config.timeout_s, sock_connect=config.connect_timeout_s)
-        self._stream_timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=config.connect_timeout_s, sock_read=config.timeout_s
-        )
-        self._probe_timeout = aiohttp.ClientTimeout(total=config.connect_timeout_s)
+        self._client_factory = client_factory
+        self._http: http1.Client | None = None
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = self._session_factory(self.config)
-        return self._session
+    def _client(self) -> http1.Client:
+        if self._http is None or self._http.closed:
+            self._http = self._client_factory(self.config)
+        return self._http
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
     def redact(self, err: errors.UpstreamError) -> errors.UpstreamError:
         key = self.config.api_key
@@ -69,18 +53,20 @@ class Transport:
         err = classify.classify(self.config.name, self.config.type, status, headers, body, now=datetime.now(UTC))
         return self.redact(err)
 
-    def _translated(self, exc: BaseException) -> errors.UpstreamError:
-        return self.redact(session.translate(self.config.name, exc, timeout_s=self.config.timeout_s))
+    def _translated(self, exc: BaseException, timeout_s: float) -> errors.UpstreamError:
+        return self.redact(session.translate(self.config.name, exc, timeout_s=timeout_s))
 
     async def send(self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]) -> base.UpstreamResponse:
         started = time.perf_counter()
         try:
-            async with self._client().post(
-                url, data=req.body, headers=headers, timeout=self._send_timeout, allow_redirects=False
-            ) as resp:
-                body = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._translated(exc) from exc
+            async with asyncio.timeout(self.config.timeout_s):
+                resp = await self._client().request("POST", url, headers, req.body)
+                try:
+                    body = await resp.read()
+                finally:
+                    resp.release()
+        except _FAILURES as exc:
+            raise self._translated(exc, self.config.timeout_s) from exc
         elapsed = time.perf_counter() - started
         if not 200 <= resp.status < 300:
             raise self._failed(resp.status, resp.headers, body)
@@ -90,28 +76,23 @@ class Transport:
             raise self._failed(resp.status, resp.headers, body) from exc
         return base.UpstreamResponse(status=resp.status, headers=resp.headers, body=body, elapsed_s=elapsed)
 
-    async def open_stream(
-        self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]
-    ) -> stream.AiohttpStream:
+    async def open_stream(self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]) -> stream.Http1Stream:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                resp = await self._client().post(
-                    url, data=req.body, headers=headers, timeout=self._stream_timeout, allow_redirects=False
-                )
+                resp = await self._client().request("POST", url, headers, req.body)
                 try:
                     open_s = time.perf_counter() - started
                     if not 200 <= resp.status < 300:
-                        body = await _read_capped(resp, ERROR_BODY_LIMIT)
-                        resp.release()
+                        body = await resp.read(ERROR_BODY_LIMIT)
                         raise self._failed(resp.status, resp.headers, body)
-                    first = await resp.content.readany()
+                    first = await resp.read_some()
                 except BaseException:
-                    resp.close()
+                    resp.release()
                     raise
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._translated(exc) from exc
-        return stream.AiohttpStream(
+        except _FAILURES as exc:
+            raise self._translated(exc, self.config.timeout_s) from exc
+        return stream.Http1Stream(
             resp,
             first,
             provider=self.config.name,
@@ -123,14 +104,17 @@ class Transport:
 
     async def probe(self, url: str, headers: Mapping[str, str]) -> base.ProbeResult:
         started = time.perf_counter()
+        timeout_s = self.config.connect_timeout_s
         try:
-            async with self._client().get(
-                url, headers=headers, timeout=self._probe_timeout, allow_redirects=False
-            ) as resp:
-                body = await _read_capped(resp, ERROR_BODY_LIMIT)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            async with asyncio.timeout(timeout_s):
+                resp = await self._client().request("GET", url, headers)
+                try:
+                    body = await resp.read(ERROR_BODY_LIMIT)
+                finally:
+                    resp.release()
+        except _FAILURES as exc:
             latency = time.perf_counter() - started
-            return base.ProbeResult(False, None, latency, self._translated(exc).error_class)
+            return base.ProbeResult(False, None, latency, self._translated(exc, timeout_s).error_class)
         latency = time.perf_counter() - started
         if 200 <= resp.status < 300:
             return base.ProbeResult(True, resp.status, latency, None)

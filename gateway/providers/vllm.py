@@ -17,12 +17,12 @@ _T = TypeVar("_T")
 
 class VLLMAdapter:
     def __init__(
-        self, config: base.ProviderConfig, session_factory: session.SessionFactory = session.default_session
+        self, config: base.ProviderConfig, client_factory: session.ClientFactory = session.default_client
     ) -> None:
         if not config.base_urls:
             raise ValueError(f"provider {config.name} has no endpoints")
         self.config = config
-        self._transport = transport.Transport(config, session_factory)
+        self._transport = transport.Transport(config, client_factory)
         self._bases = tuple(url.rstrip("/") for url in config.base_urls)
         self._next = 0
         self._static = headers.layered(config, {})
@@ -49,7 +49,7 @@ class VLLMAdapter:
         sent = headers.for_request(self._static, self._auth, req)
         return await self._first_reachable(lambda base_url: self._transport.send(base_url + req.path, req, sent))
 
-    async def open_stream(self, req: base.UpstreamRequest) -> stream.AiohttpStream:
+    async def open_stream(self, req: base.UpstreamRequest) -> stream.Http1Stream:
         sent = headers.for_request(self._static, self._auth, req)
         return await self._first_reachable(lambda base_url: self._transport.open_stream(base_url + req.path, req, sent))
 

@@ -42,7 +42,7 @@ class Runtime:
         vault_password: str | None,
         metrics: metrics_mod.Metrics,
         poll_interval_s: float,
-        session_factory: session.SessionFactory = session.default_session,
+        client_factory: session.ClientFactory = session.default_client,
         *,
         health_probes: bool = True,
         spool_path: pathlib.Path | None = None,
@@ -53,7 +53,7 @@ class Runtime:
         self.database_url = database_url
         self.metrics = metrics
         self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
-        self.upstreams = upstreams.UpstreamPool(session_factory)
+        self.upstreams = upstreams.UpstreamPool(client_factory)
         self.config.subscribe(self.upstreams.sync)
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         sharing_settings = sharing_settings or sharing.SharingSettings()

@@ -37,10 +37,10 @@ def dialect(provider_type: specs.ProviderType) -> str:
 class UpstreamPool:
     def __init__(
         self,
-        session_factory: session.SessionFactory = session.default_session,
+        client_factory: session.ClientFactory = session.default_client,
         retire_after_s: float = RETIRE_AFTER_S,
     ) -> None:
-        self._session_factory = session_factory
+        self._client_factory = client_factory
         self._retire_after_s = retire_after_s
         self._adapters: dict[snapshot.Ref, tuple[base.ProviderConfig, base.ProviderAdapter]] = {}
         self._retiring: set[asyncio.Task[None]] = set()
@@ -55,7 +55,7 @@ class UpstreamPool:
                 self._retire(adapter)
         for ref, config in wanted.items():
             if ref not in self._adapters:
-                self._adapters[ref] = (config, registry.create_adapter(config, self._session_factory))
+                self._adapters[ref] = (config, registry.create_adapter(config, self._client_factory))
 
     def get(self, ref: snapshot.Ref) -> base.ProviderAdapter | None:
         found = self._adapters.get(ref)

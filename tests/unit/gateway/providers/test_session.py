@@ -1,28 +1,24 @@
-"""aiohttp and asyncio failures become the upstream error class the caller acts on."""
+"""HTTP client and asyncio failures become the upstream error class the caller acts on."""
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
-from aiohttp.client_reqrep import ConnectionKey
 
 from gateway.providers import errors, session
-
-KEY = ConnectionKey("upstream.test", 443, True, True, None, None, None)
+from gateway.providers.http1 import errors as http_errors
 
 
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (aiohttp.ClientConnectorError(KEY, OSError(111, "Connection refused")), errors.ConnectFailed),
-        (aiohttp.ConnectionTimeoutError("connect"), errors.ConnectFailed),
-        (aiohttp.SocketTimeoutError("read"), errors.Transient),
+        (http_errors.ConnectError("upstream.test", 443, "Connection refused"), errors.ConnectFailed),
+        (http_errors.ConnectError("upstream.test", 443, "timed out after 2s"), errors.ConnectFailed),
         (TimeoutError(), errors.Transient),
-        (aiohttp.ServerDisconnectedError(), errors.Transient),
-        (aiohttp.ClientPayloadError("Response payload is not completed"), errors.Transient),
-        (aiohttp.ClientOSError(104, "Connection reset by peer"), errors.Transient),
-        (aiohttp.InvalidURL("not a url"), errors.Fatal),
-        (aiohttp.ClientError("something unforeseen"), errors.Fatal),
+        (http_errors.ConnectionClosed("the connection closed before the response was complete"), errors.Transient),
+        (ConnectionResetError(104, "Connection reset by peer"), errors.Transient),
+        (http_errors.InvalidRequest("invalid URL 'ftp://x': only http:// and https:// URLs"), errors.Fatal),
+        (http_errors.ProtocolError("invalid HTTP response: bad status line"), errors.Fatal),
+        (RuntimeError("something unforeseen"), errors.Fatal),
     ],
 )
 def test_transport_failures_map_to_classes(exc: BaseException, expected: type[errors.UpstreamError]) -> None:
@@ -37,9 +33,14 @@ def test_a_timeout_message_names_the_limit() -> None:
     assert "no response within 2.5s" in str(session.translate("t/p", TimeoutError(), timeout_s=2.5))
 
 
+def test_a_refused_connection_names_the_endpoint() -> None:
+    err = session.translate("t/p", http_errors.ConnectError("10.0.0.7", 8000, "Connection refused"), timeout_s=1)
+    assert "cannot connect to 10.0.0.7:8000" in str(err)
+
+
 @pytest.mark.parametrize(
     ("exc", "words"),
-    [(aiohttp.SocketTimeoutError("read"), "stalled for 30s"), (aiohttp.ClientPayloadError("cut"), "stream cut")],
+    [(TimeoutError(), "stalled for 30s"), (http_errors.ConnectionClosed("closed early"), "stream cut")],
 )
 def test_a_failure_mid_stream_is_always_stream_broken(exc: BaseException, words: str) -> None:
     err = session.translate_in_stream("t/p", exc, idle_s=30)

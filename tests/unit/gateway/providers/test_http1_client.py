@@ -1,0 +1,246 @@
+"""The HTTP/1.1 client against small raw servers on loopback: framing, reuse, failures, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from gateway.providers.http1 import client as http1
+from gateway.providers.http1 import connection
+from gateway.providers.http1 import errors as http_errors
+
+
+class RawServer:
+    """Answers each request with what ``reply`` returns; counts connections and keeps the requests it read."""
+
+    def __init__(self, reply: Callable[[bytes], list[bytes | float | None]]) -> None:
+        self.reply = reply
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        for task in self._handlers:
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/x"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self._writers.append(writer)
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = await reader.readexactly(length)
+                self.requests.append(head + body)
+                for part in self.reply(head + body):
+                    if part is None:  # close the connection here
+                        writer.close()
+                        return
+                    if isinstance(part, float):
+                        await asyncio.sleep(part)
+                        continue
+                    writer.write(part)
+                    await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+def fixed(body: bytes) -> list[bytes | float | None]:
+    return [b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[http1.Client]:
+    c = http1.Client(connect_timeout_s=2)
+    yield c
+    await c.close()
+
+
+async def test_a_response_with_a_length_is_read_and_its_connection_reused(client: http1.Client) -> None:
+    async with RawServer(lambda _: fixed(b'{"ok": true}')) as server:
+        for _ in range(3):
+            resp = await client.request("POST", server.url, {"x-request-id": "r1"}, b'{"q": 1}')
+            assert resp.status == 200 and resp.headers["content-type"] == "application/json"
+            assert await resp.read() == b'{"ok": true}'
+            resp.release()
+        assert server.connections == 1
+        sent = server.requests[0]
+        assert sent.startswith(b"POST /v1/x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % server.port)
+        assert b"x-request-id: r1\r\n" in sent and b"Content-Length: 8\r\n" in sent and sent.endswith(b'{"q": 1}')
+
+
+async def test_a_chunked_stream_arrives_in_pieces_and_ends(client: http1.Client) -> None:
+    def reply(_: bytes) -> list[bytes | float | None]:
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        return [head, b"5\r\nhello\r\n", 0.05, b"6\r\n world\r\n", 0.05, b"0\r\n\r\n"]
+
+    async with RawServer(reply) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        pieces = []
+        while piece := await resp.read_some(idle_s=2):
+            pieces.append(piece)
+        assert b"".join(pieces) == b"hello world" and len(pieces) >= 2
+        assert resp.at_eof
+        resp.release()
+        again = await client.request("POST", server.url, {}, b"{}")
+        assert await again.read() == b"hello world"
+        again.release()
+        assert server.connections == 1
+
+
+async def test_a_body_without_length_ends_with_the_connection_which_is_not_reused(client: http1.Client) -> None:
+    reply = [b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", b"all of it", None]
+    async with RawServer(lambda _: list(reply)) as server:
+        resp = await client.request("GET", server.url, {})
+        assert await resp.read() == b"all of it"
+        resp.release()
+        resp = await client.request("GET", server.url, {})
+        assert await resp.read() == b"all of it"
+        resp.release()
+        assert server.connections == 2
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_used_again(client: http1.Client) -> None:
+    async with RawServer(lambda _: [*fixed(b"{}"), None]) as server:
+        for _ in range(2):
+            resp = await client.request("POST", server.url, {}, b"{}")
+            assert await resp.read() == b"{}"
+            resp.release()
+            await asyncio.sleep(0.05)  # the server's close arrives
+        assert server.connections == 2
+
+
+async def test_a_body_cut_short_raises_connection_closed(client: http1.Client) -> None:
+    reply = [b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", b"only part", None]
+    async with RawServer(lambda _: list(reply)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read_some(idle_s=2) == b"only part"
+        with pytest.raises(http_errors.ConnectionClosed):
+            await resp.read_some(idle_s=2)
+        resp.release()
+
+
+async def test_a_stalled_body_times_out_after_the_idle_limit(client: http1.Client) -> None:
+    reply = [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 5.0]
+    async with RawServer(lambda _: list(reply)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read_some(idle_s=0.2) == b"abc"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(TimeoutError):
+            await resp.read_some(idle_s=0.2)
+        assert 0.15 < loop.time() - started < 2
+        resp.release()
+
+
+async def test_an_answer_that_is_not_http_is_a_protocol_error(client: http1.Client) -> None:
+    async with RawServer(lambda _: [b"SSH-2.0-OpenSSH_9\r\n\r\n", None]) as server:
+        with pytest.raises(http_errors.ProtocolError):
+            await client.request("POST", server.url, {}, b"{}")
+
+
+async def test_a_refused_connection_is_a_connect_error(client: http1.Client) -> None:
+    async with RawServer(lambda _: fixed(b"{}")) as server:
+        url = server.url
+    with pytest.raises(http_errors.ConnectError, match=r"cannot connect to 127\.0\.0\.1"):
+        await client.request("POST", url, {}, b"{}")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"x-evil": "a\r\nInjected: yes"}, {"x-bad\nname": "v"}, {"x-uni": "caf\u00e9 \u2603"}],
+)
+async def test_headers_that_would_break_the_request_are_refused(client: http1.Client, headers: dict[str, str]) -> None:
+    with pytest.raises(http_errors.InvalidRequest):
+        await client.request("POST", "http://127.0.0.1:9/v1/x", headers, b"{}")
+
+
+@pytest.mark.parametrize("url", ["ftp://host/x", "http:///nohost", "http://host:99999/x", "notaurl"])
+def test_urls_the_client_cannot_serve_are_refused(url: str) -> None:
+    with pytest.raises(http_errors.InvalidRequest):
+        http1.parse_target(url)
+
+
+def test_framing_headers_are_the_clients_own() -> None:
+    target = http1.parse_target("https://api.example.test/v1/chat?x=1")
+    head = http1.request_head("POST", target, {"content-length": "1", "host": "evil", "x-a": "b"}, 2, b"tokenhub")
+    assert head == (
+        b"POST /v1/chat?x=1 HTTP/1.1\r\nHost: api.example.test\r\nx-a: b\r\nUser-Agent: tokenhub\r\n"
+        b"Content-Length: 2\r\n\r\n"
+    )
+    assert target.origin == ("https", "api.example.test", 443)
+
+
+async def test_reading_pauses_while_the_consumer_lags_and_resumes() -> None:
+    size = connection.HIGH_WATER * 3
+    client = http1.Client(connect_timeout_s=2)
+    reply = [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size, b"x" * size]
+    try:
+        async with RawServer(lambda _: list(reply)) as server:
+            resp = await client.request("POST", server.url, {}, b"{}")
+            await asyncio.sleep(0.2)  # let the server push: the client stops reading past the high-water mark
+            first = await resp.read_some(idle_s=2)
+            assert connection.HIGH_WATER <= len(first) < size
+            assert len(first) + len(await resp.read()) == size
+            resp.release()
+    finally:
+        await client.close()
+
+
+async def test_the_connection_limit_makes_further_requests_wait() -> None:
+    client = http1.Client(connect_timeout_s=2, limit=1)
+    try:
+        async with RawServer(lambda _: fixed(b"{}")) as server:
+            first = await client.request("POST", server.url, {}, b"{}")
+            second = asyncio.ensure_future(client.request("POST", server.url, {}, b"{}"))
+            await asyncio.sleep(0.1)
+            assert not second.done()
+            assert await first.read() == b"{}"
+            first.release()
+            resp = await asyncio.wait_for(second, 2)
+            assert await resp.read() == b"{}"
+            resp.release()
+            assert server.connections == 1
+    finally:
+        await client.close()
+
+
+async def test_a_cancelled_request_closes_its_connection_and_frees_its_slot() -> None:
+    client = http1.Client(connect_timeout_s=2, limit=1)
+    try:
+        async with RawServer(lambda _: [5.0]) as server:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await client.request("POST", server.url, {}, b"{}")
+        async with RawServer(lambda _: fixed(b"{}")) as server:
+            resp = await asyncio.wait_for(client.request("POST", server.url, {}, b"{}"), 2)
+            assert await resp.read() == b"{}"
+            resp.release()
+    finally:
+        await client.close()
