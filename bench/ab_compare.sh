@@ -66,11 +66,13 @@ PORT[A]=9320
 PORT[B]=9321
 for side in A B; do
   tree=$([ "$side" = A ] && echo "$TREE_A" || echo "$TREE_B")
+  cd "$tree"  # `python -m` puts the working directory first on sys.path: it must be the tree measured
   PYTHONPATH="$tree" TOKENHUB_DATA_DIR="$WORK/data$side" TOKENHUB_VAULT_PASSWORD="bench vault password, long enough" \
   TOKENHUB_LOG_LEVEL=warning TOKENHUB_HOST=127.0.0.1 \
     taskset -c 0 "$PY" -m gateway.cli serve -f "$WORK/manifests" --port "${PORT[$side]}" \
     >"$WORK/gateway$side.log" 2>&1 &
   GW_PID[$side]=$!
+  cd "$ROOT"
   PIDS+=("${GW_PID[$side]}")
   wait_http "http://127.0.0.1:${PORT[$side]}/readyz" 60
   for pid in $(pgrep -f "$WORK/data$side" || true); do
@@ -83,6 +85,7 @@ for side in A B; do
 done
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+split_ticks() { awk '{print "user " $14 " sys " $15}' "/proc/$1/stat"; }
 declare -A CPU RPS
 for round in $(seq 1 "$ROUNDS"); do
   for side in A B; do
@@ -97,6 +100,7 @@ for round in $(seq 1 "$ROUNDS"); do
     RPS[$side]+="$rps "
   done
 done
+for side in A B; do echo "$side CPU ticks since start: $(split_ticks "${GW_PID[$side]}")"; done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for side in A B; do
   echo "median $side: $(echo "${RPS[$side]}" | median) req/s, $(echo "${CPU[$side]}" | median) us CPU per request"

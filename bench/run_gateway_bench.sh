@@ -62,6 +62,7 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$MOCK_PORT/v1/models" 10
 
 # The embedded Postgres (started by serve, no TOKENHUB_DATABASE_URL) inherits the gateway's mask; move it after.
+cd "$ROOT"  # `python -m` puts the working directory first on sys.path: it must be this tree
 TOKENHUB_DATA_DIR="$WORK/data" TOKENHUB_VAULT_PASSWORD="bench vault password, long enough" \
 TOKENHUB_LOG_LEVEL=warning TOKENHUB_HOST=127.0.0.1 \
   taskset -c "$GW_CORE" "$PY" -m gateway.cli serve -f "$WORK/manifests" --port "$GW_PORT" \
