@@ -54,7 +54,7 @@ async def handle(
         flow: chat.ChatFlow = request.app.state.chat
         if call.stream:
             start = await flow.stream(call)
-            return responses.EventStream(start.body, {**start.headers, **SSE_HEADERS})
+            return responses.EventStream(start.body, {**start.headers, **SSE_HEADERS}, watch=start.waits)
         completion = await flow.complete(call)
     except errors.RequestFailed as exc:
         calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)

@@ -36,11 +36,12 @@ class EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, body: AsyncIterator[bytes], headers: Mapping[str, str]) -> None:
+    def __init__(self, body: AsyncIterator[bytes], headers: Mapping[str, str], *, watch: bool = True) -> None:
         # Not Response.__init__: it would render an empty body and announce ``content-length: 0``.
         self.status_code = 200
         self.background = None
         self.body_iterator = body
+        self.watch = watch  # false when the body is all in hand: there is no wait a departed client should end
         self.init_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,8 +56,10 @@ class EventStream(Response):
                 gone = True
                 task.cancel()
 
-        watcher = asyncio.ensure_future(_until_disconnect(receive))
-        watcher.add_done_callback(on_disconnect)
+        watcher: asyncio.Future[None] | None = None
+        if self.watch:
+            watcher = asyncio.ensure_future(_until_disconnect(receive))
+            watcher.add_done_callback(on_disconnect)
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             ended = False
@@ -72,8 +75,9 @@ class EventStream(Response):
             task.uncancel()  # our own cancellation: the client left, nothing more to send
         finally:
             done = True
-            watcher.remove_done_callback(on_disconnect)
-            watcher.cancel()
+            if watcher is not None:
+                watcher.remove_done_callback(on_disconnect)
+                watcher.cancel()
             aclose = getattr(self.body_iterator, "aclose", None)
             if aclose is not None:
                 await aclose()

@@ -70,6 +70,11 @@ class UpstreamStream(Protocol):
     first_byte_s: float  # from sending the request until the first body chunk
 
     @property
+    def complete(self) -> bool:
+        """Whether the whole body is in hand, so that iterating will not wait on the upstream."""
+        ...
+
+    @property
     def exhausted(self) -> bool:
         """Whether the body's last chunk has been handed out, so that no further read is needed."""
         ...

@@ -39,8 +39,12 @@ class Http1Stream:
         self._provider = provider
         self._idle_s = idle_s
         self._redact = redact
-        if not first_chunk:
-            self._finish()
+        if response.at_eof:
+            self._finish()  # the whole body came with the first read
+
+    @property
+    def complete(self) -> bool:
+        return self._done
 
     @property
     def exhausted(self) -> bool:

@@ -43,6 +43,7 @@ class Completion:
 class StreamStart:
     headers: dict[str, str]
     body: AsyncIterator[bytes]
+    waits: bool  # whether relaying will wait on the upstream (false when its whole body has already arrived)
 
 
 def _input_estimate(body: dict[str, Any]) -> int:
@@ -268,7 +269,7 @@ class ChatFlow:
                 call.api, upstreams.dialect(model.provider.spec.type), call.body, _input_estimate(call.body)
             )
             headers = call.headers()
-            return StreamStart(headers, self._pump(call, upstream, state, call.overhead_ms()))
+            return StreamStart(headers, self._pump(call, upstream, state, call.overhead_ms()), not upstream.complete)
 
         return await self._run(call, attempt)
 
