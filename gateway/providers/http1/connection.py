@@ -117,7 +117,9 @@ class Connection(asyncio.Protocol):
         return self._complete and not self._body
 
     def send(self, head: bytes, body: bytes) -> None:
-        assert self._transport is not None and self._parser is None
+        assert self._parser is None, "one request at a time"
+        if self._transport is None or self._transport.is_closing():
+            raise errors.ConnectionClosed("the connection closed before the request was sent")
         self._parser = httptools.HttpResponseParser(self)
         self._failure = None
         self.received_any = False
