@@ -19,67 +19,18 @@ MOCK_PORT=9311
 WORK="$(mktemp -d /tmp/thab.XXXXXX)"
 PIDS=()
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
+# shellcheck source=bench/gateway_lib.sh
+source "$ROOT/bench/gateway_lib.sh"
 trap cleanup EXIT
 
-wait_http() {  # url, seconds
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "not up: $1" >&2; return 1
-}
-
-mkdir -p "$WORK/manifests"
-cat >"$WORK/manifests/bench.yaml" <<YAML
-apiVersion: tokenhub.io/v1alpha1
-kind: Provider
-metadata: {name: mock}
-spec: {type: openai-compatible, baseURL: "http://127.0.0.1:$MOCK_PORT/v1", timeoutSeconds: 30}
----
-apiVersion: tokenhub.io/v1alpha1
-kind: Model
-metadata: {name: mock-small}
-spec:
-  providerRef: mock
-  upstreamModel: mock-small
-  contextWindow: 128000
-  pricing: {inputPer1K: 0.00015, outputPer1K: 0.0006}
-  capabilities: [chat]
----
-apiVersion: tokenhub.io/v1alpha1
-kind: ApiKey
-metadata: {name: bench}
-spec: {scopes: [chat, models]}
-YAML
-
-taskset -c 1 "$PY" "$ROOT/bench/mock_upstream.py" --port "$MOCK_PORT" --stream-chunks 20 >"$WORK/mock.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$MOCK_PORT/v1/models" 10
-
+start_mock "$MOCK_PORT" 1
 declare -A GW_PID KEY PORT
 PORT[A]=9320
 PORT[B]=9321
 for side in A B; do
-  tree=$([ "$side" = A ] && echo "$TREE_A" || echo "$TREE_B")
-  cd "$tree"  # `python -m` puts the working directory first on sys.path: it must be the tree measured
-  PYTHONPATH="$tree" TOKENHUB_DATA_DIR="$WORK/data$side" TOKENHUB_VAULT_PASSWORD="bench vault password, long enough" \
-  TOKENHUB_LOG_LEVEL=warning TOKENHUB_HOST=127.0.0.1 \
-    taskset -c 0 "$PY" -m gateway.cli serve -f "$WORK/manifests" --port "${PORT[$side]}" \
-    >"$WORK/gateway$side.log" 2>&1 &
-  GW_PID[$side]=$!
-  cd "$ROOT"
-  PIDS+=("${GW_PID[$side]}")
-  wait_http "http://127.0.0.1:${PORT[$side]}/readyz" 60
-  for pid in $(pgrep -f "$WORK/data$side" || true); do
-    [ "$pid" = "${GW_PID[$side]}" ] && continue
-    for task in "$pid" $(pgrep -P "$pid" || true); do taskset -pc 1 "$task" >/dev/null 2>&1 || true; done
-  done
-  KEY[$side]="$(cat "$WORK/data$side/keys/default/bench")"
+  start_gateway "$([ "$side" = A ] && echo "$TREE_A" || echo "$TREE_B")" "$WORK/data$side" "${PORT[$side]}" 0 1
+  GW_PID[$side]="$STARTED_PID"
+  KEY[$side]="$STARTED_KEY"
   BENCH_KEY="${KEY[$side]}" BENCH_STREAM="$STREAM" taskset -c 1 wrk -t1 -c8 -d3s -s "$ROOT/bench/gateway_post.lua" \
     "http://127.0.0.1:${PORT[$side]}" >/dev/null
 done

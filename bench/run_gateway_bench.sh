@@ -10,7 +10,6 @@ set -euo pipefail
 DURATION="${1:-15}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"  # PYTHON=... to run an exported copy of the tree with another venv
-export PYTHONPATH="$ROOT${EXTRA_PYTHONPATH:+:$EXTRA_PYTHONPATH}"  # the tree this script lives in, also when it is an exported copy
 WORK="$(mktemp -d /tmp/thbench.XXXXXX)"
 MOCK_PORT="${MOCK_PORT:-9301}"
 GW_PORT="${GW_PORT:-9300}"
@@ -18,63 +17,14 @@ GW_CORE="${GW_CORE:-0}"
 LOAD_CORE="${LOAD_CORE:-1}"
 PIDS=()
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
+# shellcheck source=bench/gateway_lib.sh
+source "$ROOT/bench/gateway_lib.sh"
 trap cleanup EXIT
 
-wait_http() {  # url, seconds
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "not up: $1" >&2; return 1
-}
-
-mkdir -p "$WORK/manifests"
-cat >"$WORK/manifests/bench.yaml" <<YAML
-apiVersion: tokenhub.io/v1alpha1
-kind: Provider
-metadata: {name: mock}
-spec: {type: openai-compatible, baseURL: "http://127.0.0.1:$MOCK_PORT/v1", timeoutSeconds: 30}
----
-apiVersion: tokenhub.io/v1alpha1
-kind: Model
-metadata: {name: mock-small}
-spec:
-  providerRef: mock
-  upstreamModel: mock-small
-  contextWindow: 128000
-  pricing: {inputPer1K: 0.00015, outputPer1K: 0.0006}
-  capabilities: [chat]
----
-apiVersion: tokenhub.io/v1alpha1
-kind: ApiKey
-metadata: {name: bench}
-spec: {scopes: [chat, models]}
-YAML
-
-taskset -c "$LOAD_CORE" "$PY" "$ROOT/bench/mock_upstream.py" --port "$MOCK_PORT" --stream-chunks 20 \
-  >"$WORK/mock.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$MOCK_PORT/v1/models" 10
-
-# The embedded Postgres (started by serve, no TOKENHUB_DATABASE_URL) inherits the gateway's mask; move it after.
-cd "$ROOT"  # `python -m` puts the working directory first on sys.path: it must be this tree
-TOKENHUB_DATA_DIR="$WORK/data" TOKENHUB_VAULT_PASSWORD="bench vault password, long enough" \
-TOKENHUB_LOG_LEVEL=warning TOKENHUB_HOST=127.0.0.1 \
-  taskset -c "$GW_CORE" "$PY" -m gateway.cli serve -f "$WORK/manifests" --port "$GW_PORT" \
-  >"$WORK/gateway.log" 2>&1 &
-GW_PID=$!
-PIDS+=("$GW_PID")
-wait_http "http://127.0.0.1:$GW_PORT/readyz" 60
-for pid in $(pgrep -f "$WORK/data" || true); do
-  [ "$pid" = "$GW_PID" ] && continue
-  for task in "$pid" $(pgrep -P "$pid" || true); do taskset -pc "$LOAD_CORE" "$task" >/dev/null 2>&1 || true; done
-done
-KEY="$(cat "$WORK/data/keys/default/bench")"
+start_mock "$MOCK_PORT" "$LOAD_CORE"
+start_gateway "$ROOT" "$WORK/data" "$GW_PORT" "$GW_CORE" "$LOAD_CORE"
+GW_PID="$STARTED_PID"
+KEY="$STARTED_KEY"
 
 run_wrk() {  # label, url, key, stream, connections
   local label="$1" url="$2" key="$3" stream="$4" conns="$5"
