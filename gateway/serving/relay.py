@@ -30,7 +30,7 @@ DONE = b"data: [DONE]\n\n"
 # Keys whose events the gateway must read; any other event of the same API is forwarded unparsed.
 _READ_OPENAI = (b'"usage"', b'"error"', b"data: [DONE]")
 _READ_ANTHROPIC = (b'"message_', b'"error"', b"data: [DONE]")
-UNREAD_LIMIT = 1 << 20  # unparsed payloads held for a possible estimate, in bytes, before they are counted
+UNREAD_LIMIT = 1 << 20  # bytes of unparsed events held for a possible estimate before they are counted
 
 
 def _encode(event: sse.SseEvent) -> bytes:
@@ -70,7 +70,7 @@ class Relay:
         self._raw = self._same  # bytes pass through until the stream needs the full decoder
         self._read_keys = _READ_ANTHROPIC if api is ClientApi.ANTHROPIC else _READ_OPENAI
         self._held = b""  # raw mode: the bytes after the last complete event
-        self._unread: list[bytes] = []  # raw mode: payloads forwarded unparsed
+        self._unread: list[bytes] = []  # raw mode: runs of plain events forwarded unparsed
         self._unread_size = 0
 
     @property
@@ -85,7 +85,7 @@ class Relay:
 
     @property
     def unread_bytes(self) -> int:
-        """Payload bytes forwarded unparsed and held for a possible estimate (bounded by ``UNREAD_LIMIT``)."""
+        """Bytes of events forwarded unparsed and held for a possible estimate (bounded by ``UNREAD_LIMIT``)."""
         return self._unread_size
 
     @property
