@@ -1,7 +1,9 @@
 """Requests over pooled keep-alive connections, one client per provider.
 
 A connection goes back to the pool only when its response was read to the end and both sides keep it open; an
-idle one is dropped after ``keepalive_s`` or as soon as the server closes it. ``limit`` bounds the connections in
+idle one is dropped after ``keepalive_s`` or as soon as the server closes it. When a pooled connection is closed
+by the server before any byte of an answer (its keep-alive ran out as the request went out), the request is sent
+once more on a new connection. ``limit`` bounds the connections in
 use at once (further requests wait for one). Timeouts other than connecting are the caller's (``asyncio.timeout``
 around a call, ``idle_s`` per read); a cancelled or failed request closes its connection.
 """
@@ -150,7 +152,19 @@ class Client:
         await self._slots.acquire()
         conn: Connection | None = None
         try:
-            conn = self._pooled(target.origin) or await self._connect(target.origin)
+            conn = self._pooled(target.origin)
+            if conn is not None:
+                try:
+                    conn.send(head, body)
+                    status, raw_headers = await conn.read_head()
+                    return Response(self, target.origin, conn, status, CIMultiDict(raw_headers))
+                except errors.ConnectionClosed:
+                    if conn.received_any:
+                        raise
+                    # The server closed the idle connection as the request went out (its keep-alive ran out):
+                    # it read nothing of it, so the request goes once more, on a new connection.
+                    conn.close()
+            conn = await self._connect(target.origin)
             conn.send(head, body)
             status, raw_headers = await conn.read_head()
         except BaseException:

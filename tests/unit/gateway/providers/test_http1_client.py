@@ -321,3 +321,22 @@ async def test_https_verifies_the_server_certificate_and_reuses_the_connection(t
             task.cancel()
         await asyncio.gather(*handlers, return_exceptions=True)
         await server.wait_closed()
+
+
+async def test_a_pooled_connection_closed_as_the_request_goes_out_is_replaced_once(client: http1.Client) -> None:
+    answers = iter([fixed(b'{"n": 1}'), [None], fixed(b'{"n": 2}')])  # the 2nd request meets a closing server
+    async with RawServer(lambda _: list(next(answers))) as server:
+        first = await client.request("POST", server.url, {}, b"{}")
+        assert await first.read() == b'{"n": 1}'
+        first.release()
+        second = await client.request("POST", server.url, {}, b"{}")
+        assert await second.read() == b'{"n": 2}'
+        second.release()
+        assert server.connections == 2 and len(server.requests) == 3
+
+
+async def test_a_new_connection_closed_without_an_answer_is_an_error_not_a_resend(client: http1.Client) -> None:
+    async with RawServer(lambda _: [None]) as server:
+        with pytest.raises(http_errors.ConnectionClosed):
+            await client.request("POST", server.url, {}, b"{}")
+        assert len(server.requests) == 1
