@@ -16,6 +16,7 @@ import httptools
 from gateway.providers.http1 import errors
 
 HIGH_WATER = 1 << 20
+MAX_HEADER_BYTES = 64 << 10  # a response head larger than this is refused, not buffered
 
 
 class Connection(asyncio.Protocol):
@@ -30,6 +31,7 @@ class Connection(asyncio.Protocol):
         self._paused = False
         self._header_names: list[bytes] = []
         self._header_values: list[bytes] = []
+        self._header_bytes = 0
         self._head = False
         self._complete = False
         self._close_delimited = False
@@ -51,7 +53,8 @@ class Connection(asyncio.Protocol):
         try:
             parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(errors.ProtocolError(f"invalid HTTP response: {exc}"))
+            own = exc.__context__  # what a callback of ours raised (the head-size limit), if it was one
+            self._fail(own if isinstance(own, errors.ProtocolError) else errors.ProtocolError(f"invalid HTTP: {exc}"))
             self.close()
             return
         self._wake()
@@ -75,6 +78,9 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_names.append(name)
         self._header_values.append(value)
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise errors.ProtocolError(f"the response head is larger than {MAX_HEADER_BYTES} bytes")
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
@@ -158,6 +164,7 @@ class Connection(asyncio.Protocol):
         self._parser = None
         self._header_names = []
         self._header_values = []
+        self._header_bytes = 0
         self._head = self._complete = self._keep_alive = False
 
     def close(self) -> None:

@@ -340,3 +340,10 @@ async def test_a_new_connection_closed_without_an_answer_is_an_error_not_a_resen
         with pytest.raises(http_errors.ConnectionClosed):
             await client.request("POST", server.url, {}, b"{}")
         assert len(server.requests) == 1
+
+
+async def test_a_response_head_beyond_the_limit_is_refused(client: http1.Client) -> None:
+    huge = b"X-Filler: " + b"a" * connection.MAX_HEADER_BYTES + b"\r\n"
+    async with RawServer(lambda _: [b"HTTP/1.1 200 OK\r\n" + huge + b"Content-Length: 0\r\n\r\n"]) as server:
+        with pytest.raises(http_errors.ProtocolError, match="larger than"):
+            await client.request("POST", server.url, {}, b"{}")
