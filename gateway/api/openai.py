@@ -50,16 +50,20 @@ async def create_embeddings(request: Request) -> Response:
 
 
 async def list_models(request: Request) -> Response:
-    """The models (and aliases) this key may use, in OpenAI's or - for Anthropic clients - Anthropic's shape."""
+    """The models (and aliases) this key may use, in OpenAI's or - for Anthropic clients - Anthropic's shape.
+
+    Logged like every other request (one row, no model, no cost), refusals included.
+    """
     services: calls.Services = request.app.state.services
     anthropic_client = "anthropic-version" in request.headers
     api = ClientApi.ANTHROPIC if anthropic_client else ClientApi.OPENAI
     call = calls.Call(api, "models", inbound.request_id(request))
     try:
-        key = inbound.authenticate(request, services)
+        key = call.key = inbound.authenticate(request, services)
         if specs.Scope.MODELS not in key.spec.scopes and specs.Scope.CHAT not in key.spec.scopes:
             raise errors.Forbidden("this API key lacks the 'models' scope")
     except errors.RequestFailed as exc:
+        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
         return api_errors.render(api, exc, call.headers())
     snap = services.snapshot()
     names = sorted(
@@ -92,6 +96,7 @@ async def list_models(request: Request) -> Response:
                 for name, entry in names
             ],
         }
+    calls.finish(services, call, status=200)
     return responses.json(body, headers={"x-tokenhub-request-id": call.request_id})
 
 

@@ -201,8 +201,8 @@ async def test_a_key_without_the_chat_scope_is_refused_chat_with_403(gateway: Ga
     async with anthropic_client(gateway, key) as sdk:
         with pytest.raises(anthropic.PermissionDeniedError):
             await sdk.messages.create(model="gpt", max_tokens=8, messages=[{"role": "user", "content": "x"}])
-    rows = await gateway.log_rows(2, "status, error_class")
-    assert rows == [(403, "Forbidden"), (403, "Forbidden")]
+    rows = await gateway.log_rows(3, "endpoint, status, error_class")
+    assert rows == [("models", 200, None), ("chat.completions", 403, "Forbidden"), ("messages", 403, "Forbidden")]
     assert nothing_sent_upstream(gateway)
 
 

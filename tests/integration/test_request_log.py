@@ -111,3 +111,16 @@ async def test_sigterm_flushes_the_request_log_of_a_serving_process(
     assert logged is not None
     assert logged[0] == count + 1
     assert logged[1] == (count + 1) * (Decimal("0.003") * 2 + Decimal("0.015") * 3) / 1000
+
+
+async def test_model_listings_are_logged_too_refusals_included(gateway: Gateway) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as client:
+        listed = await client.get("/v1/models", headers={"authorization": f"Bearer {gateway.key}"})
+        refused = await client.get("/v1/models", headers={"authorization": "Bearer thk_wrong"})
+    assert (listed.status_code, refused.status_code) == (200, 401)
+    rows = await gateway.log_rows(2, "request_id, endpoint, status, error_class, key_id IS NOT NULL, model, cost_usd")
+    assert [row[1:] for row in rows] == [
+        ("models", 200, None, True, None, Decimal(0)),
+        ("models", 401, "Unauthenticated", False, None, Decimal(0)),
+    ]
+    assert rows[0][0] == listed.headers["x-tokenhub-request-id"]
