@@ -6,14 +6,20 @@ A registry per app keeps tests independent and lets several gateways run in one 
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import prometheus_client as prom
+from prometheus_client.metrics import MetricWrapperBase
 
 import gateway
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 
 class Metrics:
     def __init__(self, registry: prom.CollectorRegistry) -> None:
         self.registry = registry
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         self.build_info = prom.Info("tokenhub_build", "TokenHub build information.", registry=registry)
         self.build_info.info({"version": gateway.__version__})
         self.config_revision = prom.Gauge(
@@ -65,6 +71,15 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
             registry=registry,
         )
+
+    def child(self, metric: M, *labels: str) -> M:
+        """``metric.labels(*labels)``, looked up once per label combination: prometheus_client validates the
+        values and takes a lock on every ``labels`` call, several times per request on the hot path."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def exposition(self) -> bytes:
         return prom.generate_latest(self.registry)

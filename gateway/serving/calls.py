@@ -145,11 +145,11 @@ def finish(
     metrics = services.metrics
     model_label = row.model or ""
     provider_label = row.provider or ""
-    metrics.requests.labels(call.endpoint, model_label, provider_label, str(status), error_class or "").inc()
-    metrics.request_duration.labels(call.endpoint).observe(row.latency_ms / 1000)
-    metrics.overhead.labels(call.endpoint).observe((row.overhead_ms or 0) / 1000)
+    metrics.child(metrics.requests, call.endpoint, model_label, provider_label, str(status), error_class or "").inc()
+    metrics.child(metrics.request_duration, call.endpoint).observe(row.latency_ms / 1000)
+    metrics.child(metrics.overhead, call.endpoint).observe((row.overhead_ms or 0) / 1000)
     if counted is not None and model is not None:
-        metrics.tokens.labels(model_label, provider_label, "input").inc(row.input_tokens)
-        metrics.tokens.labels(model_label, provider_label, "output").inc(row.output_tokens)
-        metrics.cost.labels(model_label, provider_label).inc(float(cost))
+        metrics.child(metrics.tokens, model_label, provider_label, "input").inc(row.input_tokens)
+        metrics.child(metrics.tokens, model_label, provider_label, "output").inc(row.output_tokens)
+        metrics.child(metrics.cost, model_label, provider_label).inc(float(cost))
     return cost

@@ -156,7 +156,8 @@ class ChatFlow:
     ) -> None:
         model = candidate.model
         call.attempt(model, exc.error_class, status=exc.status, ms=ms)
-        self._services.metrics.upstream_attempts.labels(model.provider.ref.name, exc.error_class).inc()
+        metrics = self._services.metrics
+        metrics.child(metrics.upstream_attempts, model.provider.ref.name, exc.error_class).inc()
         failures.last = exc
         self._services.routing.failed(model.provider.ref, exc)
         self._learn(call, model, success=False, latency_s=ms / 1000)
@@ -232,7 +233,8 @@ class ChatFlow:
 
     def _succeeded(self, call: calls.Call, model: snapshot.ModelEntry, status: int, waited_s: float) -> None:
         call.attempt(model, "ok", status=status, ms=waited_s * 1000)
-        self._services.metrics.upstream_attempts.labels(model.provider.ref.name, "ok").inc()
+        metrics = self._services.metrics
+        metrics.child(metrics.upstream_attempts, model.provider.ref.name, "ok").inc()
         self._services.routing.succeeded(model.provider.ref, waited_s)
         call.model = model
 

@@ -27,6 +27,9 @@ class Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._failure: BaseException | None = None
         self._body: list[bytes] = []
+        # httptools calls on_body once per HTTP chunk (an SSE stream sends one per event): the list's own append,
+        # with no Python frame; the buffered size is counted per network read in data_received instead.
+        self.on_body = self._body.append
         self._buffered = 0
         self._paused = False
         self._header_names: list[bytes] = []
@@ -52,6 +55,11 @@ class Connection(asyncio.Protocol):
         self.received_any = True
         try:
             parser.feed_data(data)
+            if self._body:
+                self._buffered += len(data)
+                if self._buffered > HIGH_WATER and not self._paused and self._transport is not None:
+                    self._paused = True
+                    self._transport.pause_reading()
         except httptools.HttpParserError as exc:
             own = exc.__context__  # what a callback of ours raised (the head-size limit), if it was one
             self._fail(own if isinstance(own, errors.ProtocolError) else errors.ProtocolError(f"invalid HTTP: {exc}"))
@@ -88,13 +96,6 @@ class Connection(asyncio.Protocol):
         chunked = self._parser.get_status_code() not in (204, 304) and b"transfer-encoding" in names
         self._close_delimited = not chunked and b"content-length" not in names
         self._head = True
-
-    def on_body(self, body: bytes) -> None:
-        self._body.append(body)
-        self._buffered += len(body)
-        if self._buffered > HIGH_WATER and not self._paused and self._transport is not None:
-            self._paused = True
-            self._transport.pause_reading()
 
     def on_message_complete(self) -> None:
         assert self._parser is not None
@@ -152,7 +153,7 @@ class Connection(asyncio.Protocol):
             await self._wait(idle_s)
         body = self._body
         data = body[0] if len(body) == 1 else b"".join(body)
-        self._body = []
+        body.clear()  # the same list: on_body is bound to its append
         self._buffered = 0
         if self._paused and self._transport is not None:
             self._paused = False
