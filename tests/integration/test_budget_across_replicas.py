@@ -6,40 +6,18 @@ Several lease managers in one process stand for replicas: each has its own holde
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import datetime as dt
 import random
 from decimal import Decimal
 
 import psycopg
 
-from gateway.accounting import backend, leases
+from gateway.accounting import leases
 from gateway.accounting.values import Charge, Estimate, KeyRef, Limits, Refusal, Reservation
 from gateway.store import leases_repo, logs_repo
+from tests.integration.lease_replicas import START, Clock, replica
 
 KEY = KeyRef("team-a", "alice")
-START = dt.datetime(2031, 5, 14, 12, 0, 5, tzinfo=dt.UTC)
 PERIOD = "2031-05"
-
-
-@dataclasses.dataclass
-class Clock:
-    now: dt.datetime = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
-def replica(url: str, holder: str, clock: Clock, **settings: object) -> leases.LeaseManager:
-    return leases.LeaseManager(
-        backend.PgLeaseBackend(url),
-        holder=holder,
-        settings=leases.LeaseSettings(**settings),  # type: ignore[arg-type]
-        clock=clock,
-    )
 
 
 async def write_logs(url: str, charges: list[tuple[Charge, str]]) -> None:
@@ -150,9 +128,9 @@ async def test_a_dead_replicas_lease_returns_to_the_others_after_the_sweep(datab
     clock = Clock()
     limits = Limits(budget_usd=Decimal("1.00"))
     estimate = Estimate(Decimal("0.10"), 10)
-    settings = {"ttl_s": 60.0, "sweep_grace_s": 30.0}
-    dead = replica(database_url, "pod-dead", clock, **settings)
-    alive = replica(database_url, "pod-alive", clock, **settings)
+    settings = leases.LeaseSettings(ttl_s=60.0, sweep_grace_s=30.0)
+    dead = replica(database_url, "pod-dead", clock, settings)
+    alive = replica(database_url, "pod-alive", clock, settings)
     try:
         held = [await dead.admit(KEY, limits, estimate) for _ in range(3)]
         assert all(isinstance(v, Reservation) for v in held)

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from gateway.accounting import backend, leases
 from gateway.accounting.values import Estimate, KeyRef, Limits, Reservation
-
-START = dt.datetime(2031, 5, 14, 12, 0, 5, tzinfo=dt.UTC)
-
-
-@dataclasses.dataclass
-class Clock:
-    now: dt.datetime = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+from tests.integration.lease_replicas import START, Clock, replica
 
 
 async def test_steady_traffic_costs_fewer_than_one_statement_per_twenty_requests(database_url: str) -> None:
@@ -26,9 +15,7 @@ async def test_steady_traffic_costs_fewer_than_one_statement_per_twenty_requests
     keys = [KeyRef("team-a", f"key-{i}") for i in range(3)]
     limits = Limits(budget_usd=Decimal(1000), rpm=1_000_000, tpm=100_000_000)
     estimate = Estimate(Decimal("0.002"), 800)
-    replicas = [
-        leases.LeaseManager(backend.PgLeaseBackend(database_url), holder=f"pod-{i}", clock=clock) for i in range(3)
-    ]
+    replicas = [replica(database_url, f"pod-{i}", clock) for i in range(3)]
     for r in replicas:
         r.start()
     admitted = 0

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
@@ -12,22 +10,14 @@ import psycopg
 import pytest
 from psycopg import conninfo
 
-from gateway.accounting import backend, leases
+from gateway.accounting import leases
 from gateway.accounting.values import Estimate, KeyRef, Limits, Refusal, Reservation
 from gateway.store import leases_repo
+from tests.integration import lease_replicas
 
 KEY = KeyRef("team-a", "carol")
-START = dt.datetime(2031, 5, 14, 12, 0, 5, tzinfo=dt.UTC)
 LIMITS = Limits(budget_usd=Decimal("1.00"))
 ESTIMATE = Estimate(Decimal("0.01"), 10)
-
-
-@dataclasses.dataclass
-class Clock:
-    now: dt.datetime = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -49,7 +39,7 @@ async def outage(pg_server_url: str, database_url: str) -> AsyncIterator[Callabl
 
 def replica(url: str, holder: str, *, fail_open: bool = False) -> leases.LeaseManager:
     settings = leases.LeaseSettings(fail_open=fail_open, acquire_timeout_s=5.0)
-    return leases.LeaseManager(backend.PgLeaseBackend(url), holder=holder, settings=settings, clock=Clock())
+    return lease_replicas.replica(url, holder, lease_replicas.Clock(), settings)
 
 
 async def test_a_held_lease_keeps_serving_then_the_replica_fails_closed(database_url: str, outage: object) -> None:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import datetime as dt
 from decimal import Decimal
 
-from gateway.accounting import backend, leases
+from gateway.accounting import leases
 from gateway.accounting.values import Estimate, KeyRef, Limits, Refusal, Reservation
+from tests.integration.lease_replicas import Clock, replica
 
 KEY = KeyRef("team-a", "bob")
-START = dt.datetime(2031, 5, 14, 12, 0, 5, tzinfo=dt.UTC)
-
-
-@dataclasses.dataclass
-class Clock:
-    now: dt.datetime = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
-def replica(url: str, holder: str, clock: Clock) -> leases.LeaseManager:
-    return leases.LeaseManager(backend.PgLeaseBackend(url), holder=holder, clock=clock)
 
 
 async def burst(replicas: list[leases.LeaseManager], limits: Limits, estimate: Estimate, each: int) -> list[object]:
