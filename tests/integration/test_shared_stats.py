@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 from collections.abc import AsyncIterator, Callable
 
 import psycopg
@@ -17,10 +16,11 @@ import pytest
 
 from gateway.config import snapshot
 from gateway.providers import errors as upstream_errors
-from gateway.routing import decision, engine, health, request, table, thompson
+from gateway.routing import decision, health, thompson
 from gateway.serving import prober, routing_state, sharing
 from gateway.store import bandit_repo, health_repo, pool
 from tests.plugins.gateway import Gateway
+from tests.unit.gateway.routing import factories
 
 OPENAI = snapshot.Ref("Provider", "team", "openai")
 GPT = ("gpt", thompson.Bucket.SMALL)
@@ -47,21 +47,7 @@ async def replicas(database_url: str) -> AsyncIterator[tuple[Replica, Replica]]:
 
 
 def a_decision() -> decision.Decision:
-    views = [
-        table.ModelView(
-            name=name,
-            provider=f"team/{name}",
-            upstream_model=name,
-            context_window=128_000,
-            input_per_1k=0.001,
-            output_per_1k=0.001,
-            weight=5,
-            capabilities=frozenset({"chat"}),
-        )
-        for name in ("gpt", "claude")
-    ]
-    t = table.compile_table(views)
-    return engine.route(t, request.RouteRequest(model="gpt"), health={}, bandit=None, now=0.0, rng=random.Random(1))
+    return factories.decision_between("gpt", "claude", requested="gpt")
 
 
 async def test_a_429_seen_by_one_replica_is_honoured_by_the_other_after_one_sync(

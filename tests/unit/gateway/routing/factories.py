@@ -46,6 +46,12 @@ def route(
     return engine.route(t, req, health=health_view or {}, bandit=None, now=now, rng=random.Random(seed))
 
 
+def decision_between(*models: str, requested: str) -> Decision:
+    """The decision for ``requested`` among default models of these names, each with its own provider."""
+    t = table.compile_table([model(name, provider=f"team/{name}") for name in models])
+    return route(t, model=requested, now=0.0, seed=1)
+
+
 def names(d: Decision) -> list[str]:
     return [c.name for c in d.candidates()]
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 import time
 
 import pytest
 
 from gateway.config import snapshot
 from gateway.providers import errors as upstream_errors
-from gateway.routing import decision, engine, health, request, table, thompson
+from gateway.routing import decision, health, thompson
 from gateway.serving import routing_state, sharing
+from tests.unit.gateway.routing import factories
 from tests.unit.gateway.serving.memory_store import MemoryStore
 
 OPENAI = snapshot.Ref("Provider", "team", "openai")
@@ -32,21 +32,7 @@ def store() -> MemoryStore:
 
 
 def a_decision() -> decision.Decision:
-    views = [
-        table.ModelView(
-            name=name,
-            provider=f"team/{name}",
-            upstream_model=name,
-            context_window=128_000,
-            input_per_1k=0.001,
-            output_per_1k=0.001,
-            weight=5,
-            capabilities=frozenset({"chat"}),
-        )
-        for name in ("gpt", "claude")
-    ]
-    t = table.compile_table(views)
-    return engine.route(t, request.RouteRequest(model="gpt"), health={}, bandit=None, now=0.0, rng=random.Random(1))
+    return factories.decision_between("gpt", "claude", requested="gpt")
 
 
 def close(a: thompson.ArmStats, b: thompson.ArmStats) -> bool:
