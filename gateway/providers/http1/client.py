@@ -150,23 +150,23 @@ class Client:
         target = self._target(url)
         head = request_head(method, target, headers, len(body) if body or method != "GET" else None, self._agent)
         await self._slots.acquire()
-        conn: Connection | None = None
+        conn = self._pooled(target.origin)
         try:
-            conn = self._pooled(target.origin)
-            if conn is not None:
+            while True:
+                reused = conn is not None
+                if conn is None:
+                    conn = await self._connect(target.origin)
                 try:
                     conn.send(head, body)
                     status, raw_headers = await conn.read_head()
-                    return Response(self, target.origin, conn, status, CIMultiDict(raw_headers))
+                    break
                 except errors.ConnectionClosed:
-                    if conn.received_any:
+                    if not reused or conn.received_any:
                         raise
                     # The server closed the idle connection as the request went out (its keep-alive ran out):
                     # it read nothing of it, so the request goes once more, on a new connection.
                     conn.close()
-            conn = await self._connect(target.origin)
-            conn.send(head, body)
-            status, raw_headers = await conn.read_head()
+                    conn = None
         except BaseException:
             if conn is not None:
                 conn.close()
