@@ -71,7 +71,7 @@ async def serve(settings: settings_mod.Settings) -> int:
         log.info("using the embedded Postgres in %s", settings.data_dir)
     try:
         await migrate.migrate(url)
-        password = settings.vault_password
+        password = standalone.existing_vault_password(settings)
         if settings.config_path is not None:
             password = standalone.vault_password(settings)
             report = await standalone.apply_path(url, settings.config_path, settings, prune=True)

@@ -51,13 +51,30 @@ class SecretSource:
             return None
 
 
-def vault_password(settings: settings_mod.Settings) -> str:
-    """The configured password, or a generated one kept (0600) in the data directory for laptop use."""
+def generated_password_path(settings: settings_mod.Settings) -> pathlib.Path:
+    return settings.data_dir / "vault-password"
+
+
+def existing_vault_password(settings: settings_mod.Settings) -> str | None:
+    """The configured password, else the one an earlier standalone run generated in the data directory, if any.
+
+    A restart of ``tokenhub serve`` without ``-f`` on a data directory made with ``-f`` must open the credentials
+    that the first run sealed with the generated password.
+    """
     if settings.vault_password:
         return settings.vault_password
-    path = settings.data_dir / "vault-password"
+    path = generated_password_path(settings)
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
+    return None
+
+
+def vault_password(settings: settings_mod.Settings) -> str:
+    """The configured password, or a generated one kept (0600) in the data directory for laptop use."""
+    existing = existing_vault_password(settings)
+    if existing is not None:
+        return existing
+    path = generated_password_path(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(32)
     path.touch(mode=0o600)

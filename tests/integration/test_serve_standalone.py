@@ -47,3 +47,26 @@ def test_serve_refuses_an_invalid_folder_with_exit_code_2(
     gateway = start_gateway(["-f", str(bad)], {"TOKENHUB_DATABASE_URL": database_url})
     assert gateway.proc.wait(60) == 2
     assert "spec.upstreamModel: Field required" in gateway.log()
+
+
+def test_a_restart_without_a_folder_opens_the_credentials_sealed_with_the_generated_password(
+    start_gateway: StartGateway, database_url: str, tmp_path: pathlib.Path
+) -> None:
+    env = {
+        "TOKENHUB_DATABASE_URL": database_url,
+        "TOKENHUB_DATA_DIR": str(tmp_path / "data"),
+        "TOKENHUB_VAULT_PASSWORD": "",
+        "TOKENHUB_SECRET_OPENAI_CREDENTIALS_APIKEY": "sk-test-credential",
+    }
+    first = start_gateway(["-f", str(EXAMPLES)], env)
+    first.wait_ready()
+    assert httpx.get(f"{first.url}/readyz").json()["routable_models"] == 3  # the local model and the two OpenAI ones
+    assert first.terminate() == 0, first.log()
+    assert (tmp_path / "data" / "vault-password").exists()
+
+    restarted = start_gateway([], env)
+    restarted.wait_ready()
+    ready = httpx.get(f"{restarted.url}/readyz").json()
+    assert ready["config_revision"] == 1
+    assert ready["routable_models"] == 3
+    assert restarted.terminate() == 0, restarted.log()
