@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy gateway operator/tokenhub_operator e2e
+	$(BIN)/mypy gateway operator/tokenhub_operator e2e tests
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Mapping
 
 import httpx
 import psycopg
@@ -15,7 +16,7 @@ from tests.plugins.gateway import Gateway
 BODY = {"model": "gpt", "messages": [{"role": "user", "content": "charge me once"}]}
 
 
-async def post(http: httpx.AsyncClient, gateway: Gateway, key: str, body: dict[str, object]) -> httpx.Response:
+async def post(http: httpx.AsyncClient, gateway: Gateway, key: str, body: Mapping[str, object]) -> httpx.Response:
     return await http.post(
         "/v1/chat/completions",
         json=body,

@@ -8,7 +8,7 @@ import sys
 
 import psycopg
 
-from gateway.store import migrate
+from gateway.store import errors, migrate
 
 SCRIPT = "import asyncio, sys; from gateway.store import migrate; print(asyncio.run(migrate.migrate(sys.argv[1])))"
 
@@ -33,7 +33,7 @@ async def test_a_database_from_a_newer_version_is_refused(database_url: str) -> 
         await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (999, '0999_future.sql')")
     try:
         await migrate.migrate(database_url)
-    except migrate.errors.MigrationError as exc:
+    except errors.MigrationError as exc:
         assert "999" in str(exc)
     else:
         raise AssertionError("a newer schema must be refused")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway.config import documents, snapshot
 
 Ref = documents.ObjectRef
 
 
 def test_models_are_indexed_by_name_and_alias_and_need_credentials() -> None:
-    objects = {
+    objects: dict[Ref, dict[str, Any]] = {
         Ref("Provider", "default", "openai"): {
             "type": "openai",
             "baseURL": "https://api.openai.com/v1",

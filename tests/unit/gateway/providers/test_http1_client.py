@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -155,7 +155,7 @@ async def test_a_body_cut_short_raises_connection_closed(client: http1.Client) -
 
 
 async def test_a_stalled_body_times_out_after_the_idle_limit(client: http1.Client) -> None:
-    reply = [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 5.0]
+    reply: list[bytes | float | None] = [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 5.0]
     async with RawServer(lambda _: list(reply)) as server:
         resp = await client.request("POST", server.url, {}, b"{}")
         assert await resp.read_some(idle_s=0.2) == b"abc"
@@ -324,7 +324,9 @@ async def test_https_verifies_the_server_certificate_and_reuses_the_connection(t
 
 
 async def test_a_pooled_connection_closed_as_the_request_goes_out_is_replaced_once(client: http1.Client) -> None:
-    answers = iter([fixed(b'{"n": 1}'), [None], fixed(b'{"n": 2}')])  # the 2nd request meets a closing server
+    answers: Iterator[list[bytes | float | None]] = iter(
+        [fixed(b'{"n": 1}'), [None], fixed(b'{"n": 2}')]
+    )  # the 2nd request meets a closing server
     async with RawServer(lambda _: list(next(answers))) as server:
         first = await client.request("POST", server.url, {}, b"{}")
         assert await first.read() == b'{"n": 1}'
