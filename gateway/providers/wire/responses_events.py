@@ -93,13 +93,19 @@ class ResponsesEventWriter:
         self._emit(out, "response.created", response=response)
         self._emit(out, "response.in_progress", response=response)
 
+    def open_reasoning(self, out: Out) -> None:
+        """Start a new reasoning item, ending any open message or reasoning item first."""
+        self.start(out)
+        self._close_message(out)
+        self.close_reasoning(out)
+        self._reasoning = self._add(out, "reasoning")
+
     def reasoning(self, out: Out, text: str, *, summary: bool = False) -> None:
         """Reasoning text: raw (``reasoning_text`` content) or, with ``summary``, a summary part."""
-        self.start(out)
         if self._reasoning is None:
-            self._close_message(out)
-            self._reasoning = self._add(out, "reasoning")
+            self.open_reasoning(out)
         item = self._reasoning
+        assert item is not None
         kind = "summary" if summary else "reasoning_text"
         if not item.part_kinds or item.part_kinds[-1] != kind:
             self._close_part(out, item)
