@@ -22,9 +22,12 @@ from gateway.providers.wire.responses_to_chat import UNSUPPORTED
 
 # Thinking budgets for reasoning.effort; Anthropic's minimum budget is 1024 tokens.
 THINKING_BUDGETS: Final[Mapping[str, int]] = MappingProxyType(
-    {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32000, "max": 64000}
+    {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 32000}
 )
 MIN_BUDGET = 1024
+# max_tokens when thinking and the client set no limit: room for the answer after the budget, within the
+# smallest output limit of Anthropic's thinking models (32,000 tokens)
+MAX_DEFAULT_TOKENS = 32000
 TOOL_CHOICES: Final[Mapping[str, str]] = MappingProxyType({"auto": "auto", "none": "none", "required": "any"})
 
 
@@ -72,7 +75,7 @@ def _thinking(body: dict[str, Any], out: dict[str, Any]) -> None:
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             raise Untranslatable(key, "Anthropic models take no sampling settings while thinking (reasoning.effort)")
-    max_tokens = limit or budget + DEFAULT_MAX_TOKENS
+    max_tokens = limit or min(budget + DEFAULT_MAX_TOKENS, MAX_DEFAULT_TOKENS)
     budget = min(budget, max_tokens - 1)  # Responses counts reasoning inside max_output_tokens, as Anthropic does
     out["max_tokens"] = max_tokens
     if budget >= MIN_BUDGET:
