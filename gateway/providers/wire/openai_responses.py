@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.providers.wire import checks
+import orjson
+
+from gateway.providers.wire import checks, reasoning_state
 from gateway.providers.wire.errors import Untranslatable, WireError
 
 ROLES = ("user", "assistant", "system", "developer")
@@ -74,6 +76,17 @@ def validate_request(request: dict[str, Any]) -> None:
     value = request.get("input")
     if value is not None and not isinstance(value, str):
         _validate_items(checks.array(value, "input"), chained=request.get("previous_response_id") is not None)
+
+
+def prepare_upstream(request: dict[str, Any], upstream_model: str) -> bytes:
+    """The body for a native OpenAI Responses upstream: its own model name, and without the reasoning items
+    that carry an Anthropic model's thinking (``reasoning_state``), which OpenAI would refuse as foreign."""
+    body = dict(request)
+    body["model"] = upstream_model
+    items = body.get("input")
+    if isinstance(items, list) and any(reasoning_state.is_anthropic(i) for i in items if isinstance(i, dict)):
+        body["input"] = [i for i in items if not (isinstance(i, dict) and reasoning_state.is_anthropic(i))]
+    return orjson.dumps(body)
 
 
 def input_items(request: dict[str, Any]) -> list[dict[str, Any]]:

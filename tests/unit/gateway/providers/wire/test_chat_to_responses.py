@@ -70,6 +70,9 @@ def test_the_response_echoes_the_requests_settings() -> None:
         [],
     )
     assert defaults["text"] == {"format": {"type": "text"}}
+    nulls = {"model": "m", "input": "hi", "tool_choice": None, "parallel_tool_calls": None, "text": None}
+    echoed = responses_sdk.response(translate(payloads.openai_completion(), nulls))
+    assert (echoed.tool_choice, echoed.parallel_tool_calls) == ("auto", True)
 
 
 def test_reasoning_content_becomes_a_reasoning_item_and_length_makes_it_incomplete() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.providers.wire import openai_responses
+from gateway.providers.wire import openai_responses, reasoning_state
 from gateway.providers.wire.errors import Untranslatable, WireError
 from tests.unit.gateway.providers.wire import responses_payloads
 
@@ -129,3 +129,12 @@ def test_previous_response_id_and_conversation_exclude_each_other() -> None:
     with pytest.raises(WireError) as caught:
         openai_responses.validate_request({"model": "m", "previous_response_id": "resp_1", "conversation": "c_1"})
     assert caught.value.param == "previous_response_id"
+
+
+def test_a_native_upstream_gets_its_model_name_and_no_anthropic_thinking_state() -> None:
+    request = responses_payloads.agent_request()
+    assert orjson.loads(openai_responses.prepare_upstream(request, "gpt-5")) == request | {"model": "gpt-5"}
+    thinking = reasoning_state.encode({"type": "thinking", "thinking": "t", "signature": "s"})
+    request["input"].insert(3, {"type": "reasoning", "id": "rs_9", "summary": [], "encrypted_content": thinking})
+    sent = orjson.loads(openai_responses.prepare_upstream(request, "gpt-5"))
+    assert sent["input"] == responses_payloads.agent_request()["input"]  # OpenAI's own reasoning item is kept
