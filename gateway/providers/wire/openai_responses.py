@@ -124,12 +124,15 @@ def builtin_tools(request: dict[str, Any]) -> list[tuple[str, str]]:
 
 def refuse_builtin_tools(request: dict[str, Any]) -> None:
     """Raise ``Untranslatable`` naming the first built-in tool: for any upstream that cannot run them."""
-    for param, kind in builtin_tools(request):
-        raise Untranslatable(
-            f"{param}.type" if param.startswith("tools") else "tool_choice.type",
-            f"{kind!r} is a built-in tool that only an OpenAI Responses upstream runs; this model's upstream "
-            "cannot, so use a function tool instead",
-        )
+    found = builtin_tools(request)
+    if not found:
+        return
+    param, kind = found[0]
+    raise Untranslatable(
+        f"{param}.type" if param.startswith("tools") else "tool_choice.type",
+        f"{kind!r} is a built-in tool that only an OpenAI Responses upstream runs; this model's upstream "
+        "cannot, so use a function tool instead",
+    )
 
 
 def _validate_metadata(metadata: object) -> None:
