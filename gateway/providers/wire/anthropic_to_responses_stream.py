@@ -1,0 +1,143 @@
+"""An Anthropic event stream, event by event, as the OpenAI Responses event stream.
+
+Each content block becomes one output item, as in ``anthropic_to_responses``: thinking deltas stream as
+reasoning summary text and the block's signature arrives in ``encrypted_content`` when the item is done;
+text deltas stream into a message item; a ``tool_use`` block streams its JSON as function call arguments.
+``message_stop`` completes the response with Anthropic's usage, cache reads and writes included; an
+``error`` event, or a stream that ends before ``message_stop``, ends in ``error`` and ``response.failed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.providers.wire import (
+    anthropic_to_responses,
+    error_bodies,
+    reasoning_state,
+    responses_objects,
+    tool_ids,
+    usage,
+)
+from gateway.providers.wire.chat_to_responses_stream import CUT_SHORT
+from gateway.providers.wire.responses_events import ResponsesEventWriter
+
+
+class AnthropicToResponsesStream:
+    def __init__(
+        self,
+        *,
+        request: dict[str, Any],
+        response_id: str,
+        created_at: int,
+        model: str | None = None,
+        input_estimate: int = 0,
+    ) -> None:
+        """``request`` is the validated Responses request; ``model`` the name to show (the client's, usually)."""
+        self._writer = ResponsesEventWriter(
+            request, response_id=response_id, created_at=created_at, model=model or request["model"]
+        )
+        self._usage = usage.UsageAccumulator(input_estimate)
+        self._blocks: dict[int, dict[str, Any]] = {}  # open thinking blocks by index, as they will be sent back
+        self._stop_reason: str | None = None
+        self._clean = False
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """Whether the upstream closed the message itself (``message_stop``) without an error."""
+        return self._clean
+
+    @property
+    def usage(self) -> usage.Usage:
+        return self._usage.usage()
+
+    def output(self) -> list[dict[str, Any]]:
+        """The output items so far, as a stored response would keep them."""
+        return self._writer.output("incomplete")
+
+    def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._writer.ended:
+            return []
+        self._usage.feed_anthropic(event)
+        out: list[dict[str, Any]] = []
+        kind = event.get("type")
+        if kind == "error":
+            error = event.get("error") or {}
+            error_type = str(error.get("type") or "api_error")
+            status = error_bodies.ANTHROPIC_STATUSES.get(error_type, 500)
+            message = str(error.get("message") or "the upstream reported an error")
+            self._writer.fail(out, self._usage.usage(), code=responses_objects.error_code(status), message=message)
+            return out
+        self._writer.start(out)
+        index = event.get("index", 0)
+        if kind == "content_block_start":
+            self._block_start(index, event.get("content_block") or {}, out)
+        elif kind == "content_block_delta":
+            self._block_delta(index, event.get("delta") or {}, out)
+        elif kind == "content_block_stop":
+            self._block_stop(index, out)
+        elif kind == "message_delta":
+            self._stop_reason = (event.get("delta") or {}).get("stop_reason") or self._stop_reason
+        elif kind == "message_stop":
+            incomplete = anthropic_to_responses.incomplete_reason(self._stop_reason)
+            self._writer.complete(out, self._usage.usage(), incomplete=incomplete)
+            self._clean = True
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        """End the response at the end of the upstream stream; nothing when it already ended."""
+        return self.fail(CUT_SHORT)
+
+    def fail(self, message: str, *, code: str = "server_error") -> list[dict[str, Any]]:
+        """End the response as failed: for the caller, when the upstream connection breaks."""
+        out: list[dict[str, Any]] = []
+        if not self._writer.ended:
+            self._writer.fail(out, self._usage.usage(), code=code, message=message)
+        return out
+
+    def _block_start(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        kind = block.get("type")
+        writer = self._writer
+        if kind in ("thinking", "redacted_thinking"):
+            self._blocks[index] = dict(block)
+            writer.open_reasoning(out)
+            if kind == "thinking" and block.get("thinking"):
+                writer.reasoning(out, block["thinking"], summary=True)
+        elif kind == "text":
+            writer.close_message(out)  # one text block, one message item
+            if block.get("text"):
+                writer.text(out, block["text"])
+        elif kind == "tool_use":
+            call_id = tool_ids.from_anthropic(str(block.get("id") or ""))
+            writer.call(out, index, call_id=call_id, name=str(block.get("name") or ""))
+            if block.get("input"):
+                writer.arguments(out, index, orjson.dumps(block["input"]).decode())
+
+    def _block_delta(self, index: int, delta: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        kind = delta.get("type")
+        if kind == "text_delta" and delta.get("text"):
+            self._writer.text(out, delta["text"])
+        elif kind == "thinking_delta" and index in self._blocks:
+            block = self._blocks[index]
+            block["thinking"] = (block.get("thinking") or "") + (delta.get("thinking") or "")
+            if delta.get("thinking"):
+                self._writer.reasoning(out, delta["thinking"], summary=True)
+        elif kind == "signature_delta" and index in self._blocks:
+            self._blocks[index]["signature"] = (self._blocks[index].get("signature") or "") + (
+                delta.get("signature") or ""
+            )
+        elif kind == "input_json_delta" and delta.get("partial_json") and self._writer.has_call(index):
+            self._writer.arguments(out, index, delta["partial_json"])
+
+    def _block_stop(self, index: int, out: list[dict[str, Any]]) -> None:
+        block = self._blocks.pop(index, None)
+        if block is not None:
+            self._writer.close_reasoning(out, encrypted_content=reasoning_state.encode(block))
+        elif self._writer.has_call(index):
+            if not self._writer.open_calls()[index]:
+                self._writer.arguments(out, index, "{}")  # a call without arguments, as the whole Message shows it
+            self._writer.close_call(out, index)
+        else:
+            self._writer.close_message(out)
