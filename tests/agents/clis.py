@@ -8,6 +8,7 @@ network namespace with nothing but loopback (see `netns`): the opt-outs are a co
 from __future__ import annotations
 
 import pathlib
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -108,3 +109,25 @@ def claude(
     first = [str(binary), "-p", PROMPT, *flags]
     second = [str(binary), "-p", FOLLOW_UP, "--continue", *flags]
     return [Invocation(argv, env, work) for argv in ([first, second] if follow_up else [first])]
+
+
+INSTALL_SCRIPT = pathlib.Path(__file__).with_name("install.sh")
+
+
+class InstallFailed(RuntimeError):
+    """install.sh failed (npm missing, the registry unreachable, a package without its binary)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    version: str
+    binary: pathlib.Path
+
+
+def install() -> dict[str, Installed]:
+    """Runs install.sh (a no-op when the pinned versions are cached); returns each CLI's version and executable."""
+    done = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        raise InstallFailed(f"{INSTALL_SCRIPT} exited with {done.returncode}:\n{done.stderr}")
+    fields = (line.split(" ", 2) for line in done.stdout.splitlines())
+    return {name: Installed(version, pathlib.Path(path)) for name, version, path in fields}

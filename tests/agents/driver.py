@@ -3,7 +3,7 @@
 Started by `netns.run_driver` as `unshare --net ... python -m tests.agents.driver ...`. It refuses to run unless
 the only network interface it can see is `lo` (so a CLI can never reach a vendor's host), brings `lo` up, serves
 the capture server on 127.0.0.1, runs the CLI's turns one after another, each with a deadline, and writes a JSON
-result: per turn the argv, exit code, stdout, stderr, whether the deadline struck, and the requests it made.
+result: per turn the argv, env, exit code, stdout, stderr, whether the deadline struck, and the requests it made.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ async def _run(invocation: clis.Invocation, deadline_seconds: float) -> dict[str
         stdout, stderr = await proc.communicate()
     return {
         "argv": invocation.argv,
+        "env": invocation.env,
         "returncode": proc.returncode,
         "timed_out": timed_out,
         "stdout": stdout.decode(errors="replace"),

@@ -2,7 +2,7 @@
 # Installs the agent CLIs the agent tests drive, at pinned versions, into a cache outside the repository.
 # Each package lands in $TOKENHUB_AGENTS_CACHE/<name>-<version> (default ~/.cache/tokenhub-agents) and is
 # reused when present: a finished install holds a .complete marker, written last, so a cut install is redone.
-# Prints one line per CLI: "<bin> <absolute path of the executable>". Needs npm (and no network but the registry).
+# Prints one line per CLI: "<bin> <version> <absolute path of the executable>". Needs npm (and no network but the registry).
 set -euo pipefail
 
 CODEX_VERSION="0.171.0"
@@ -40,7 +40,7 @@ install() {
         rm -rf "$target"
         mv "$staging" "$target"
     fi
-    echo "$bin $target/node_modules/.bin/$bin"
+    echo "$bin $version $target/node_modules/.bin/$bin"
 }
 
 install "@openai/codex" "$CODEX_VERSION" "codex" "codex"

@@ -65,7 +65,10 @@ def _offered(body: Mapping[str, Any]) -> set[Any]:
 
 def codex_reply(body: Mapping[str, Any]) -> Reply:
     """A Responses request: answer a tool's output, else call the shell tool if the user asked about the note."""
-    items = [item for item in body.get("input") or () if isinstance(item, Mapping)]
+    given = body.get("input")
+    if isinstance(given, str):  # the shorthand for one user message
+        given = [{"type": "message", "role": "user", "content": given}]
+    items = [item for item in given or () if isinstance(item, Mapping)]
     if items and items[-1].get("type") == "function_call_output":
         return Text(final_text(_token_in(items[-1].get("output"))))
     users = [item for item in items if item.get("type", "message") == "message" and item.get("role") == "user"]
