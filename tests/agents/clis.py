@@ -41,7 +41,11 @@ def _base_env(home: pathlib.Path) -> dict[str, str]:
 
 
 def codex_config(base_url: str, model: str = CODEX_MODEL) -> str:
-    """A private CODEX_HOME/config.toml: one custom Responses provider, no approvals, every opt-out set."""
+    """A private CODEX_HOME/config.toml: one custom Responses provider, no approvals, every opt-out set.
+
+    `features.plugins = false` stops the start-up `git ls-remote` of the vendor's plugin repository (and its DNS
+    lookups); the `web_search` built-in tool stays on, as users have it, so the fixtures show it.
+    """
     return f"""\
 model = "{model}"
 model_provider = "capture"
@@ -66,6 +70,9 @@ exporter = "none"
 
 [history]
 persistence = "none"
+
+[features]
+plugins = false
 """
 
 

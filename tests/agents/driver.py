@@ -83,6 +83,10 @@ async def drive(args: argparse.Namespace) -> dict[str, Any]:
                 )
             else:
                 invocations = clis.claude(args.binary, server.url, args.root, args.model, args.follow_up)
+            extra = dict(item.split("=", 1) for item in args.env)
+            invocations = [
+                clis.Invocation([*args.wrap.split(), *i.argv], {**i.env, **extra}, i.cwd) for i in invocations
+            ]
             (invocations[0].cwd / script.NOTE_FILE).write_text(args.note + "\n")
             for invocation in invocations:
                 seen = len(server.requests)
@@ -104,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds each turn may take")
     parser.add_argument("--model", default=None, help="the model name the CLI is configured with")
     parser.add_argument("--follow-up", action="store_true", help="continue the session with a second turn")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment")
+    parser.add_argument("--wrap", default="", help="a command prefix for the CLI, split on spaces (e.g. strace)")
     parser.add_argument("--out", type=pathlib.Path, required=True)
     args = parser.parse_args(argv)
     try:

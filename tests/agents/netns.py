@@ -12,6 +12,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -41,6 +42,8 @@ def run_driver(
     timeout: float = 120.0,
     model: str | None = None,
     follow_up: bool = False,
+    env: Mapping[str, str] | None = None,
+    wrap: str = "",
 ) -> dict[str, Any]:
     """Runs the CLI's turns in a fresh namespace; each turn's deadline is `timeout`, the whole run's a bit more."""
     root.mkdir(parents=True, exist_ok=True)
@@ -58,6 +61,8 @@ def run_driver(
         f"--out={out}",
         *([f"--model={model}"] if model else []),
         *(["--follow-up"] if follow_up else []),
+        *(f"--env={name}={value}" for name, value in (env or {}).items()),
+        *([f"--wrap={wrap}"] if wrap else []),
     ]
     turns = 2 if follow_up else 1
     done = subprocess.run(command, cwd=REPO, capture_output=True, timeout=turns * timeout + 30, check=False)

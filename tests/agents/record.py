@@ -11,6 +11,8 @@ import argparse
 import pathlib
 import shutil
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,15 +22,25 @@ from tests.agents import clis, netns, sanitize, script
 FIXTURES = pathlib.Path(__file__).with_name("fixtures")
 NOTE = "NOTE-0123abcd"
 
-# (cli, variant directory, model or None for the CLI's default)
-VARIANTS: tuple[tuple[str, str, str | None], ...] = (
-    ("codex", "unknown-model", clis.CODEX_MODEL),  # a name Codex has no metadata for, as a gateway alias is
-    ("codex", "known-model", "gpt-5.5"),  # a name Codex knows, which selects its own model metadata
-    ("claude", "default-model", None),
-    ("claude", "older-model", "claude-sonnet-4-5"),
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    cli: str
+    name: str  # the fixture directory
+    model: str | None  # None: the CLI's default
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+VARIANTS = (
+    Variant("codex", "unknown-model", clis.CODEX_MODEL),  # a name Codex has no metadata for, like a gateway alias
+    Variant("codex", "known-model", "gpt-5.5"),  # a name Codex knows, which selects its own model metadata
+    Variant("claude", "default-model", None),
+    Variant("claude", "older-model", "claude-sonnet-4-5"),  # budgeted thinking, fewer betas
+    Variant("claude", "unknown-model", "tokenhub-test"),  # a name Claude Code has no metadata for
+    Variant("claude", "no-experimental-betas", None, {"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"}),
 )
 
-OURS = (clis.PROMPT, clis.FOLLOW_UP, NOTE, script.PLAIN_TEXT, script.COMMAND)
+OURS = (clis.PROMPT, clis.FOLLOW_UP, NOTE, script.PLAIN_TEXT, script.COMMAND, script.BASH_DESCRIPTION)
 
 
 def _dump(path: pathlib.Path, value: Any) -> None:
@@ -44,15 +56,16 @@ def _parsed(stdout: str) -> Any:
         return stdout
 
 
-def record(cli: str, variant: str, model: str | None, installed: clis.Installed, work: pathlib.Path) -> None:
-    root = work / f"{cli}-{variant}"
-    result = netns.run_driver(cli, installed.binary, root, NOTE, model=model, follow_up=True)
+def record(variant: Variant, installed: clis.Installed, work: pathlib.Path) -> None:
+    cli = variant.cli
+    root = work / f"{cli}-{variant.name}"
+    result = netns.run_driver(cli, installed.binary, root, NOTE, model=variant.model, follow_up=True, env=variant.env)
     replacements = {str(root): "<root>", str(installed.binary): f"<{cli}>", clis.API_KEY: "<api key>"}
-    target = FIXTURES / f"{cli}-{installed.version}" / variant
+    target = FIXTURES / f"{cli}-{installed.version}" / variant.name
     shutil.rmtree(target, ignore_errors=True)
     for number, turn in enumerate(result["turns"], start=1):
         if turn["returncode"] != 0 or turn["timed_out"]:
-            raise SystemExit(f"{cli} {variant} turn {number} failed:\n{turn['stderr']}")
+            raise SystemExit(f"{cli} {variant.name} turn {number} failed:\n{turn['stderr']}")
         for index, request in enumerate(turn["requests"], start=1):
             _dump(target / f"turn{number}-request{index}.json", sanitize.fixture(request, OURS, replacements))
     config = root / "home" / ".codex" / "config.toml"
@@ -72,9 +85,9 @@ def main() -> None:
     args = parser.parse_args()
     installed = clis.install()
     with tempfile.TemporaryDirectory(prefix="tokenhub-agents-", dir=pathlib.Path.home()) as work:
-        for cli, variant, model in VARIANTS:
-            if args.only in (None, cli):
-                record(cli, variant, model, installed[cli], pathlib.Path(work))
+        for variant in VARIANTS:
+            if args.only in (None, variant.cli):
+                record(variant, installed[variant.cli], pathlib.Path(work))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ NOTE_FILE = "note.txt"
 COMMAND = f"cat {NOTE_FILE}"
 TOKEN = re.compile(r"NOTE-[0-9a-f]{8,}")
 PLAIN_TEXT = "Nothing to do here."
+BASH_DESCRIPTION = "Print the note"
 
 
 def final_text(token: str | None) -> str:
@@ -91,5 +92,5 @@ def claude_reply(body: Mapping[str, Any]) -> Reply:
     if results:
         return Text(final_text(_token_in(results[-1].get("content"))))
     if "Bash" in _offered(body) and any(NOTE_FILE in text for text in _texts(content)):
-        return ToolCall("Bash", {"command": COMMAND, "description": "Print the note"})
+        return ToolCall("Bash", {"command": COMMAND, "description": BASH_DESCRIPTION})
     return Text(PLAIN_TEXT)

@@ -74,7 +74,7 @@ async def test_the_anthropic_sdk_follows_a_messages_stream_through_a_tool_round_
         assert thinking.type == "thinking" and thinking.signature == messages_wire.SIGNATURE
         assert tool_use.type == "tool_use" and tool_use.input == {
             "command": script.COMMAND,
-            "description": "Print the note",
+            "description": script.BASH_DESCRIPTION,
         }
         assert first.stop_reason == "tool_use"
 

@@ -52,6 +52,8 @@ def test_every_cli_and_variant_has_its_recorded_requests() -> None:
         "codex-0.171.0/known-model",
         "claude-2.1.332/default-model",
         "claude-2.1.332/older-model",
+        "claude-2.1.332/unknown-model",
+        "claude-2.1.332/no-experimental-betas",
     }
 
 
