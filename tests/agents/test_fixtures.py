@@ -7,7 +7,7 @@ import pathlib
 import orjson
 import pytest
 
-from tests.agents import record, sanitize
+from tests.agents import record, sanitize, script
 
 pytestmark = pytest.mark.agents
 
@@ -62,3 +62,19 @@ def test_a_committed_fixture_is_already_scrubbed(path: pathlib.Path) -> None:
     fixture = orjson.loads(path.read_bytes())
     assert sanitize.scrub(fixture["json"], record.OURS) == fixture["json"]
     assert not {"authorization", "x-api-key"} & {k for k, v in fixture["headers"].items() if v != "<redacted>"}
+
+
+@pytest.mark.parametrize("path", REQUESTS, ids=lambda path: path.relative_to(record.FIXTURES).as_posix())
+def test_the_capture_script_answers_each_recorded_request_as_it_did_when_recording(path: pathlib.Path) -> None:
+    body = orjson.loads(path.read_bytes())["json"]
+    reply = script.codex_reply(body) if path.parts[-3].startswith("codex") else script.claude_reply(body)
+    expected = {
+        "turn1-request1.json": (
+            script.ToolCall("exec_command", {"cmd": script.COMMAND})
+            if path.parts[-3].startswith("codex")
+            else script.ToolCall("Bash", {"command": script.COMMAND, "description": script.BASH_DESCRIPTION})
+        ),
+        "turn1-request2.json": script.Text(script.final_text(record.NOTE)),
+        "turn2-request1.json": script.Text(script.PLAIN_TEXT),
+    }
+    assert reply == expected[path.name]
