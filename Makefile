@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports crds test-unit test-integration test-e2e clean
+.PHONY: run test check lint typecheck imports crds test-unit test-integration test-e2e test-agents clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-integration: $(STAMP)
 test-e2e: $(STAMP)  ## builds etcd, kube-apiserver, kubectl and helm from Go modules once (cached), then runs e2e/
 	bash e2e/controlplane/build.sh
 	$(BIN)/pytest -q e2e
+
+test-agents: $(STAMP)  ## installs the pinned Codex and Claude Code CLIs from npm once (cached), runs them in a loopback-only netns
+	bash tests/agents/install.sh >/dev/null
+	$(BIN)/pytest -q tests/agents
 
 clean:
 	rm -rf $(VENV) .tokenhub .mypy_cache .ruff_cache .pytest_cache
