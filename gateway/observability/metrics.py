@@ -32,6 +32,12 @@ class Metrics:
             "tokenhub_config_routable_models", "Models that can currently be routed to.", registry=registry
         )
         self.ready = prom.Gauge("tokenhub_ready", "1 when this replica reports ready.", registry=registry)
+        self.background_task_failures = prom.Counter(
+            "tokenhub_background_task_failures",
+            "Unexpected failures of background tasks (each logged with its traceback; the task is restarted).",
+            ["task"],
+            registry=registry,
+        )
         self.request_log_written = prom.Counter(
             "tokenhub_request_log_written", "Request-log rows written to Postgres.", registry=registry
         )
