@@ -11,11 +11,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-import psycopg
-
 from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
-from gateway.store import config_repo, errors, vault_repo
+from gateway.store import config_repo, errors, pool, vault_repo
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +44,13 @@ def compile_stored(
 class ConfigHolder:
     """Holds the current snapshot and reloads it when the stored revision moves."""
 
-    def __init__(self, url: str, password: str | None, metrics: metrics_mod.Metrics) -> None:
-        self._url = url
+    def __init__(
+        self,
+        db: pool.Database,
+        password: str | None,
+        metrics: metrics_mod.Metrics,
+    ) -> None:
+        self._db = db
         self._password = password
         self._metrics = metrics
         self._lock = asyncio.Lock()
@@ -76,14 +79,11 @@ class ConfigHolder:
             if current is not None and revision is not None and current.revision >= revision:
                 return current
             try:
-                async with await psycopg.AsyncConnection.connect(self._url) as conn:
+                async with self._db.connection("cannot load configuration") as conn:
                     stored = await config_repo.load(conn)
                 # Decryption and compilation are CPU-bound; keep them off the event loop.
                 compiled = await asyncio.to_thread(self._compile, stored)
-            except psycopg.Error as exc:
-                self._metrics.config_reloads.labels("error").inc()
-                raise errors.StoreUnavailable(f"cannot load configuration: {exc}") from exc
-            except errors.StoreError:
+            except Exception:
                 self._metrics.config_reloads.labels("error").inc()
                 raise
             for problem in compiled.problems:
@@ -98,7 +98,11 @@ class ConfigHolder:
             return compiled
 
     async def on_revision(self, revision: int) -> bool:
-        """Listener callback: reload; a failure is logged and the revision offered again at the next poll."""
+        """Listener callback: reload; a store failure is logged and the revision offered again at the next poll.
+
+        Anything else (a bug, an object that cannot be compiled) propagates to the listener's supervisor, which
+        logs it with its traceback, counts it and restarts the listener; meanwhile the previous snapshot serves.
+        """
         try:
             await self.reload(revision)
         except errors.StoreError as exc:
