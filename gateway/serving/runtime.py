@@ -2,8 +2,9 @@
 
 Built by ``app.create_app`` and kept on ``app.state``; nothing here is module-level, so tests can run several
 replicas in one process. Every background loop runs under the replica's one supervisor, and Postgres is reached
-through one ``store.pool.Database``. Shutdown runs every step even when an earlier one fails: a stopped stats
-exchange must not cost the log flush or the leases.
+through one ``store.pool.Database``. Readiness is false before the first config load, while draining, and while
+the served config revision has not been confirmed current for longer than ``config_stale_s``. Shutdown runs
+every step even when an earlier one fails: a stopped stats exchange must not cost the log flush or the leases.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import pathlib
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 from gateway.accounting import backend, leases
@@ -51,12 +53,14 @@ class Runtime:
         lease_settings: leases.LeaseSettings | None = None,
         sharing_settings: sharing.SharingSettings | None = None,
         share_stats: bool = True,
+        config_stale_s: float = 30.0,
         supervision: supervisor.Supervision | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.metrics = metrics
         self.db = pool.Database(database_url)
         self.supervisor = supervisor.Supervisor(supervision, on_failure=self._count_failure)
-        self.config = config_source.ConfigHolder(self.db, vault_password, metrics)
+        self.config = config_source.ConfigHolder(self.db, vault_password, metrics, clock=clock)
         self.upstreams = upstreams.UpstreamPool(client_factory)
         self.config.subscribe(self.upstreams.sync)
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -83,24 +87,45 @@ class Runtime:
         self._share_stats = share_stats
         self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
+        self.config_stale_s = config_stale_s
         self.draining = False
         self.listener: listener_mod.RevisionListener | None = None
         self._followers: list[supervisor.Supervised] = []  # stopped first: config, probes, statistics
         self._lease_loops: list[supervisor.Supervised] = []
+        metrics.ready.set_function(lambda: 1.0 if self.ready else 0.0)
 
     def _count_failure(self, task: str) -> None:
         self.metrics.child(self.metrics.background_task_failures, task).inc()
 
+    def readiness(self) -> tuple[bool, str | None]:
+        """Whether to take traffic, and if not, why (the reason ``/readyz`` shows)."""
+        if self.draining:
+            return False, "draining"
+        snapshot = self.config.current
+        if snapshot is None:
+            return False, "no configuration loaded yet"
+        age = self.config.age()
+        if age is not None and age > self.config_stale_s:
+            reason = (
+                f"configuration may be stale: revision {snapshot.revision} was last confirmed current {age:.0f}s ago"
+                f" (limit {self.config_stale_s:g}s)"
+            )
+            if self.config.last_error is not None:
+                reason += f"; the last reload failed: {self.config.last_error}"
+            elif self.listener is not None and not self.listener.connected.is_set():
+                reason += "; the config listener cannot reach Postgres"
+            return False, reason
+        return True, None
+
     @property
     def ready(self) -> bool:
-        return self.config.current is not None and not self.draining
+        return self.readiness()[0]
 
     def begin_drain(self) -> None:
         """Stop reporting ready; in-flight work continues until the server's drain timeout."""
         if not self.draining:
             log.info("draining: readiness is now false")
         self.draining = True
-        self.metrics.ready.set(0)
 
     async def start(self) -> None:
         try:
@@ -121,6 +146,7 @@ class Runtime:
             self.db,
             self.config.on_revision,
             known_revision=snapshot.revision,
+            on_current=self.config.confirm,
             poll_interval=self._poll_interval_s,
         )
         self._followers.append(self.supervisor.start("config-listener", self.listener.run))
@@ -128,7 +154,6 @@ class Runtime:
             self._followers.append(self.supervisor.start("health-prober", self.prober.run))
         if self._share_stats:
             self._followers.append(self.supervisor.start("stats-sharing", self.sharing.run))
-        self.metrics.ready.set(1)
 
     async def stop(self) -> None:
         """After the server stopped taking requests: stop following config, flush logs, hand back leases.

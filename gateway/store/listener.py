@@ -3,7 +3,8 @@
 NOTIFY is delivered only to connected listeners and never replayed, so a listener that reconnects, or misses a
 notification, would otherwise miss an update forever. This loop therefore also reads the revision every
 ``poll_interval`` seconds and right after each (re)connect: a lost notification delays an update by at most one
-interval and never loses it. LISTEN needs a dedicated session:
+interval and never loses it. Every revision read that the follower already serves (or takes) confirms it is
+current, which is how a replica knows how stale its config may be. LISTEN needs a dedicated session:
 ``notifies()`` must not share one with queries. A lost connection is retried here; anything else (a rejected
 statement, an exception from the callback) ends ``run`` and is the supervisor's to log, count and restart.
 """
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 OnRevision = Callable[[int], Awaitable[bool]]
 """Called with a newer revision; returns False when it could not take it (it is offered again later)."""
+OnCurrent = Callable[[int], None]
+"""Called with the revision served whenever a read or a notification confirmed that none is newer."""
 
 
 class RevisionListener:
@@ -31,11 +34,13 @@ class RevisionListener:
         on_revision: OnRevision,
         *,
         known_revision: int,
+        on_current: OnCurrent | None = None,
         poll_interval: float = 5.0,
         retry_delay: float = 1.0,
     ) -> None:
         self._db = db
         self._on_revision = on_revision
+        self._on_current = on_current
         self._known = known_revision
         self._poll_interval = poll_interval
         self._retry_delay = retry_delay
@@ -50,6 +55,8 @@ class RevisionListener:
             if not await self._on_revision(revision):
                 return
             self._known = revision
+        if self._on_current is not None:
+            self._on_current(self._known)
 
     async def _follow(self, conn: pool.Conn) -> None:
         await conn.execute(f"LISTEN {config_repo.CHANNEL}")
