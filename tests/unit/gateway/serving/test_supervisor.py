@@ -56,10 +56,12 @@ class Flaky:
             raise
 
 
-def make(time: FakeTime, failures: list[str] | None = None, **kwargs: object) -> supervisor.Supervisor:
+def make(
+    time: FakeTime, failures: list[str] | None = None, wrap: supervisor.Wrap | None = None
+) -> supervisor.Supervisor:
     seen = failures if failures is not None else []
     return supervisor.Supervisor(
-        supervisor.Supervision(BACKOFF, **kwargs),  # type: ignore[arg-type]  # wrap, when a test gives one
+        supervisor.Supervision(BACKOFF, wrap),
         on_failure=seen.append,
         clock=time.clock,
         sleep=time.sleep,
