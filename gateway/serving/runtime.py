@@ -131,7 +131,10 @@ class Runtime:
         try:
             await self._start()
         except BaseException:
-            await self.stop()
+            # Nothing was served: stop the loops already running and let go of the store, no flush to do.
+            await self.supervisor.stop()
+            await _step("closing upstream connections", self.upstreams.close)
+            await self.db.close()
             raise
 
     async def _start(self) -> None:
