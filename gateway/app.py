@@ -24,12 +24,16 @@ from gateway.api import admin, anthropic, health, idempotency, metrics, native, 
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import error_bodies
 from gateway.serving import runtime as runtime_mod
+from gateway.serving import supervisor
 
 log = logging.getLogger(__name__)
 
 
 def create_runtime(
-    settings: settings_mod.Settings, database_url: str, vault_password: str | None
+    settings: settings_mod.Settings,
+    database_url: str,
+    vault_password: str | None,
+    supervision: supervisor.Supervision | None = None,
 ) -> runtime_mod.Runtime:
     registry = prometheus_client.CollectorRegistry(auto_describe=True)
     return runtime_mod.Runtime(
@@ -40,6 +44,8 @@ def create_runtime(
         health_probes=settings.health_probes,
         spool_path=settings.data_dir / "spool" / "request-logs.jsonl",
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),
+        config_stale_s=settings.config_stale_s,
+        supervision=supervision,
     )
 
 

@@ -11,11 +11,10 @@ import argparse
 import datetime as dt
 import sys
 
-import psycopg
 import pydantic
 
 from gateway.config import documents, parsing, reconcile, specs
-from gateway.store import config_repo, keys_repo
+from gateway.store import config_repo, keys_repo, pool
 
 OWNER = "cli"
 
@@ -69,8 +68,9 @@ async def create(url: str, args: argparse.Namespace) -> int:
 
 async def disable(url: str, args: argparse.Namespace) -> int:
     ref = documents.ObjectRef("ApiKey", args.namespace, args.name)
-    async with await psycopg.AsyncConnection.connect(url) as conn:
+    async with pool.Database(url, max_size=1) as db, db.connection("cannot read configuration") as conn:
         stored = await config_repo.load(conn)
+        stored_owner = await config_repo.owner_of(conn, ref)
     raw = stored.objects.get(ref)
     if raw is None:
         raise documents.ConfigError([documents.Problem(documents.Source("command line"), str(ref), "", "not found")])
@@ -85,8 +85,7 @@ async def disable(url: str, args: argparse.Namespace) -> int:
     )
     assert isinstance(doc, documents.Document)
     desired = reconcile.DesiredObject.of(doc)
-
-    owner = (await _owner(url, ref)) or OWNER
+    owner = stored_owner or OWNER
 
     def planner(current: config_repo.CurrentState) -> reconcile.ChangeSet:
         return reconcile.plan([desired], current.objects, owner=owner, prune=False)
@@ -97,13 +96,8 @@ async def disable(url: str, args: argparse.Namespace) -> int:
 
 
 async def _owner(url: str, ref: documents.ObjectRef) -> str | None:
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        cur = await conn.execute(
-            "SELECT owner FROM config_objects WHERE kind = %s AND namespace = %s AND name = %s",
-            (ref.kind, ref.namespace, ref.name),
-        )
-        row = await cur.fetchone()
-    return str(row[0]) if row else None
+    async with pool.Database(url, max_size=1) as db, db.connection("cannot read configuration") as conn:
+        return await config_repo.owner_of(conn, ref)
 
 
 async def rotate(url: str, args: argparse.Namespace) -> int:

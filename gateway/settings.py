@@ -62,6 +62,9 @@ class Settings:
     drain_timeout_s: float = 30.0
     drain_delay_s: float = 0.0
     config_poll_interval_s: float = 5.0
+    # Longer than this without confirming the served config revision is current (Postgres or the listener
+    # down, reloads failing): /readyz answers 503 so traffic moves to replicas that are up to date.
+    config_stale_s: float = 30.0
     health_probes: bool = True
     # Without Postgres and without a held lease: refuse (False, exact) or admit and charge later (True).
     budget_fail_open: bool = False
@@ -86,6 +89,13 @@ class Settings:
         if level not in ("debug", "info", "warning", "error"):
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be debug, info, warning or error, got {level!r}")
         port = _number(env, "PORT", 8080, minimum=0)
+        poll_s = _number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05)
+        stale_s = _number(env, "CONFIG_STALE_SECONDS", 30.0, minimum=0.05)
+        if stale_s <= poll_s:
+            raise SettingsError(
+                f"{PREFIX}CONFIG_STALE_SECONDS ({stale_s:g}) must be longer than {PREFIX}CONFIG_POLL_SECONDS"
+                f" ({poll_s:g}): a replica would turn unready between two revision checks"
+            )
         if port != int(port) or port > 65535:
             raise SettingsError(f"{PREFIX}PORT must be an integer port, got {port!r}")
         return cls(
@@ -100,7 +110,8 @@ class Settings:
             log_level=level,
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
-            config_poll_interval_s=_number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05),
+            config_poll_interval_s=poll_s,
+            config_stale_s=stale_s,
             health_probes=_flag(env, "HEALTH_PROBES", True),
             budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},

@@ -1,22 +1,22 @@
-"""The seam between the lease manager and Postgres: a Protocol, and the real thing over one connection.
+"""The seam between the lease manager and Postgres: a Protocol, and the real thing over the store's pool.
 
-The Postgres backend serialises its calls on one connection (grants are rare: a few per key and minute), counts
-every statement it sends (BEGIN and COMMIT included) so statements per request can be measured, and turns any
-database failure into ``StoreUnavailable`` after dropping the connection, so the next call reconnects.
+Grants are rare (a few per key and minute), so the Postgres backend borrows a pooled connection per call rather
+than holding one; it counts every statement it sends (BEGIN and COMMIT included) so statements per request can be
+measured. Failures arrive as store errors: ``StoreUnavailable`` when Postgres cannot be reached, and
+``StatementRejected`` when it refused the statement.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
-import psycopg
-
-from gateway.store import errors, leases_repo
+from gateway.store import leases_repo, pool
 from gateway.store.leases_repo import BudgetGrant, BudgetKey, WindowAsk, WindowGrant
+
+T = TypeVar("T")
 
 
 class LeaseBackend(Protocol):
@@ -48,58 +48,19 @@ class LeaseBackend(Protocol):
     async def close(self) -> None: ...
 
 
-class _CountingCursor(psycopg.AsyncCursor[Any]):
-    async def execute(self, *args: Any, **kwargs: Any) -> _CountingCursor:
-        conn = self.connection
-        if isinstance(conn, _CountingConnection):
-            conn.statements += 1
-        await super().execute(*args, **kwargs)
-        return self
-
-
-class _CountingConnection(psycopg.AsyncConnection[Any]):
-    statements = 0
-
-    def transaction(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 2  # BEGIN (or SAVEPOINT) and COMMIT (or RELEASE)
-        return super().transaction(*args, **kwargs)
-
-
 class PgLeaseBackend:
-    def __init__(self, url: str, *, connect_timeout_s: float = 3.0) -> None:
-        self._url = url
-        self._connect_timeout_s = connect_timeout_s
-        self._conn: _CountingConnection | None = None
-        self._lock = asyncio.Lock()
-        self._closed_statements = 0
+    def __init__(self, db: pool.Database, *, timeout_s: float = 3.0) -> None:
+        self._db = db
+        self._timeout_s = timeout_s
+        self._tally = pool.Tally()
 
     @property
     def statements(self) -> int:
-        return self._closed_statements + (self._conn.statements if self._conn is not None else 0)
+        return self._tally.statements
 
-    async def _connection(self) -> _CountingConnection:
-        if self._conn is None or self._conn.closed:
-            self._conn = await _CountingConnection.connect(
-                self._url,
-                autocommit=True,
-                cursor_factory=_CountingCursor,
-                connect_timeout=max(1, round(self._connect_timeout_s)),
-            )
-        return self._conn
-
-    async def _drop(self) -> None:
-        if self._conn is not None:
-            self._closed_statements += self._conn.statements
-            await self._conn.close()
-            self._conn = None
-
-    async def _call(self, fn: Callable[[_CountingConnection], Any]) -> Any:
-        async with self._lock:
-            try:
-                return await fn(await self._connection())
-            except psycopg.Error as exc:
-                await self._drop()
-                raise errors.StoreUnavailable(f"lease store: {exc}") from exc
+    async def _call(self, fn: Callable[[pool.Conn], Awaitable[T]]) -> T:
+        async with self._db.connection("lease store", timeout_s=self._timeout_s, tally=self._tally) as conn:
+            return await fn(conn)
 
     async def acquire_budget(
         self,
@@ -110,39 +71,29 @@ class PgLeaseBackend:
         expires_at: dt.datetime,
         size: Callable[[Decimal], Decimal],
     ) -> BudgetGrant:
-        grant: BudgetGrant = await self._call(
+        return await self._call(
             lambda c: leases_repo.acquire_budget(c, key, holder=holder, limit=limit, expires_at=expires_at, size=size)
         )
-        return grant
 
     async def acquire_window(
         self, namespace: str, name: str, window: int, *, rpm: int | None, tpm: int | None, ask: WindowAsk
     ) -> WindowGrant:
-        grant: WindowGrant = await self._call(
+        return await self._call(
             lambda c: leases_repo.acquire_window(c, namespace, name, window, rpm=rpm, tpm=tpm, ask=ask)
         )
-        return grant
 
     async def release_budget(self, key: BudgetKey, *, holder: str, amount: Decimal | None) -> None:
         await self._call(lambda c: leases_repo.release_budget(c, key, holder=holder, amount=amount))
 
     async def held_by(self, holder: str) -> list[BudgetKey]:
-        held: list[BudgetKey] = await self._call(lambda c: leases_repo.held_by(c, holder))
-        return held
+        return await self._call(lambda c: leases_repo.held_by(c, holder))
 
     async def renew(self, *, holder: str, now: dt.datetime, expires_at: dt.datetime) -> set[BudgetKey]:
-        renewed: set[BudgetKey] = await self._call(
-            lambda c: leases_repo.renew(c, holder=holder, now=now, expires_at=expires_at)
-        )
-        return renewed
+        return await self._call(lambda c: leases_repo.renew(c, holder=holder, now=now, expires_at=expires_at))
 
     async def sweep(self, *, cutoff: dt.datetime, oldest_window: int) -> int:
-        reclaimed: int = await self._call(lambda c: leases_repo.sweep(c, cutoff=cutoff, oldest_window=oldest_window))
-        return reclaimed
+        return await self._call(lambda c: leases_repo.sweep(c, cutoff=cutoff, oldest_window=oldest_window))
 
     async def close(self) -> None:
-        async with self._lock:
-            try:
-                await self._drop()
-            except psycopg.Error:
-                self._conn = None
+        """Nothing to let go: the connections belong to the pool, which its owner closes."""
+        return None

@@ -3,14 +3,14 @@
 The request path awaits Postgres only when the replica holds nothing for a key (its first request, or after a
 burst drained the lease); concurrent requests for that key share one grant and wait at most
 ``acquire_timeout_s``. When Postgres cannot be reached and nothing is held, requests are refused (fail closed)
-unless ``fail_open`` is set, in which case they are admitted unleased and still charged.
+unless ``fail_open`` is set, in which case they are admitted unleased and still charged. The two background
+loops (``run_refills``, ``run_upkeep``) are run by the owner's supervisor, and stopped before ``close``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -88,7 +88,6 @@ class LeaseManager:
         self._inflight: dict[KeyRef, asyncio.Task[None]] = {}
         self._pending: set[KeyRef] = set()
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         self._last_sweep: dt.datetime | None = None
 
     @property
@@ -98,12 +97,6 @@ class LeaseManager:
     @property
     def ledger(self) -> ledger_mod.Ledger:
         return self._ledger
-
-    def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._refill_loop(), name=f"lease-refill-{self.holder}"),
-            asyncio.create_task(self._maintenance_loop(), name=f"lease-maintenance-{self.holder}"),
-        ]
 
     # -- the request path -------------------------------------------------------------------------------------
 
@@ -133,7 +126,9 @@ class LeaseManager:
         while reachable and loop.time() < deadline:
             try:
                 await asyncio.wait_for(asyncio.shield(self._grant(key, verdict)), deadline - loop.time())
-            except (store_errors.StoreUnavailable, TimeoutError):
+            except (store_errors.StoreError, TimeoutError) as exc:
+                if isinstance(exc, store_errors.StatementRejected):
+                    log.error("lease grant for %s/%s refused by the store: %s", key.namespace, key.name, exc)
                 reachable = False
             retried = self.try_admit(key, limits, estimate)
             if not isinstance(retried, Shortfall):
@@ -221,7 +216,10 @@ class LeaseManager:
             )
             self._ledger.grant_window(key, window, got.requests, got.tokens, got.requests_left, got.tokens_left)
 
-    async def _refill_loop(self) -> None:
+    async def run_refills(self) -> None:
+        """Background loop: take the grants that admissions signalled (the next chunk before this one runs out)."""
+        if self._pending:
+            self._wake.set()  # keys signalled before a previous run of this loop failed are still waiting
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -260,12 +258,13 @@ class LeaseManager:
                 await self._backend.release_budget(
                     BudgetKey(key.namespace, key.name, period), holder=self.holder, amount=amount
                 )
-            except store_errors.StoreUnavailable:
+            except store_errors.StoreError:
                 for k, p, a in taken[index:]:
                     self._ledger.restore(k, p, a)
                 raise
 
-    async def _maintenance_loop(self) -> None:
+    async def run_upkeep(self) -> None:
+        """Background loop: ``heartbeat`` every ``heartbeat_s`` and ``sweep`` every ``sweep_every_s``."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
             try:
@@ -278,22 +277,21 @@ class LeaseManager:
                 log.warning("lease upkeep failed: %s", exc)
 
     async def close(self, *, release: bool = True) -> None:
-        """Stop background work and hand back every lease this replica holds.
+        """Stop grants in flight and hand back every lease this replica holds.
 
-        Call it after the server stopped admitting and the log writer flushed: handing back everything is exact
-        only when every charge is written. ``release=False`` just stops, as a crash would (for tests).
+        Call it after the background loops stopped, the server stopped admitting and the log writer flushed:
+        handing back everything is exact only when every charge is written. ``release=False`` just stops, as a
+        crash would (for tests).
         """
-        for task in [*self._tasks, *self._inflight.values()]:
+        grants = list(self._inflight.values())
+        for task in grants:
             task.cancel()
-        for task in [*self._tasks, *self._inflight.values()]:
-            with contextlib.suppress(asyncio.CancelledError, store_errors.StoreUnavailable):
-                await task
-        self._tasks.clear()
+        await asyncio.gather(*grants, return_exceptions=True)
         try:
             if release:
                 for key in await self._backend.held_by(self.holder):
                     await self._backend.release_budget(key, holder=self.holder, amount=None)
-        except store_errors.StoreUnavailable as exc:
+        except store_errors.StoreError as exc:
             log.warning("could not hand back leases (they expire and are swept): %s", exc)
         finally:
             await self._backend.close()

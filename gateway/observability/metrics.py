@@ -31,7 +31,18 @@ class Metrics:
         self.config_routable_models = prom.Gauge(
             "tokenhub_config_routable_models", "Models that can currently be routed to.", registry=registry
         )
+        self.config_age = prom.Gauge(
+            "tokenhub_config_age_seconds",
+            "Seconds since the served config revision was last confirmed current by a poll or a notification.",
+            registry=registry,
+        )
         self.ready = prom.Gauge("tokenhub_ready", "1 when this replica reports ready.", registry=registry)
+        self.background_task_failures = prom.Counter(
+            "tokenhub_background_task_failures",
+            "Unexpected failures of background tasks (each logged with its traceback; the task is restarted).",
+            ["task"],
+            registry=registry,
+        )
         self.request_log_written = prom.Counter(
             "tokenhub_request_log_written", "Request-log rows written to Postgres.", registry=registry
         )

@@ -2,20 +2,21 @@
 
 The current snapshot is a single reference replaced atomically; a request takes the reference once at its start
 and keeps using that snapshot to its end, so a reload never changes configuration under a running request.
-A reload that fails keeps the previous snapshot and is counted, never half-applied.
+A reload that fails keeps the previous snapshot and is counted, never half-applied. The holder also remembers when
+its revision was last confirmed current (a reload, or a poll or notification finding nothing newer): the age of
+that confirmation is how stale the served config may be, exported as ``tokenhub_config_age_seconds``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
-
-import psycopg
 
 from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
-from gateway.store import config_repo, errors, vault_repo
+from gateway.store import config_repo, errors, pool, vault_repo
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,25 @@ def compile_stored(
 class ConfigHolder:
     """Holds the current snapshot and reloads it when the stored revision moves."""
 
-    def __init__(self, url: str, password: str | None, metrics: metrics_mod.Metrics) -> None:
-        self._url = url
+    def __init__(
+        self,
+        db: pool.Database,
+        password: str | None,
+        metrics: metrics_mod.Metrics,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
         self._password = password
         self._metrics = metrics
+        self._clock = clock
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[snapshot.ConfigSnapshot], None]] = []
         self.current: snapshot.ConfigSnapshot | None = None
         self._cipher: tuple[bytes, vault_repo.VaultCipher] | None = None
+        self._confirmed_at: float | None = None
+        self.last_error: str | None = None  # why the last reload failed, until a revision is confirmed again
+        metrics.config_age.set_function(lambda: self.age() or 0.0)
 
     def _cipher_for(self, header: bytes | None) -> vault_repo.VaultCipher | None:
         """Unlock once per vault header: Argon2id is deliberately slow, reloads should not be."""
@@ -67,8 +79,22 @@ class ConfigHolder:
         return compile_stored(stored, self._cipher_for(stored.vault_header))
 
     def subscribe(self, listener: Callable[[snapshot.ConfigSnapshot], None]) -> None:
-        """Call ``listener`` with every new snapshot (to rebuild derived state such as provider adapters)."""
+        """Call ``listener`` with every new snapshot (to rebuild derived state such as provider adapters).
+
+        Listeners run before the snapshot is swapped in; if one raises, the reload fails as a whole and the same
+        revision is offered to every listener again at the next attempt, so they must be idempotent.
+        """
         self._listeners.append(listener)
+
+    def confirm(self, revision: int) -> None:
+        """The store's newest revision is ``revision``, and this holder serves it (or a newer one)."""
+        if self.current is not None and self.current.revision >= revision:
+            self._confirmed_at = self._clock()
+            self.last_error = None
+
+    def age(self) -> float | None:
+        """Seconds since the served revision was last confirmed current; None before the first load."""
+        return None if self._confirmed_at is None else self._clock() - self._confirmed_at
 
     async def reload(self, revision: int | None = None) -> snapshot.ConfigSnapshot:
         async with self._lock:
@@ -76,21 +102,20 @@ class ConfigHolder:
             if current is not None and revision is not None and current.revision >= revision:
                 return current
             try:
-                async with await psycopg.AsyncConnection.connect(self._url) as conn:
+                async with self._db.connection("cannot load configuration") as conn:
                     stored = await config_repo.load(conn)
                 # Decryption and compilation are CPU-bound; keep them off the event loop.
                 compiled = await asyncio.to_thread(self._compile, stored)
-            except psycopg.Error as exc:
+                for listener in self._listeners:  # derived state first: the swap below is the commit point
+                    listener(compiled)
+            except Exception as exc:
                 self._metrics.config_reloads.labels("error").inc()
-                raise errors.StoreUnavailable(f"cannot load configuration: {exc}") from exc
-            except errors.StoreError:
-                self._metrics.config_reloads.labels("error").inc()
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 raise
             for problem in compiled.problems:
                 log.warning("config revision %d: %s", compiled.revision, problem)
             self.current = compiled
-            for listener in self._listeners:
-                listener(compiled)
+            self.confirm(compiled.revision)
             self._metrics.config_reloads.labels("ok").inc()
             self._metrics.config_revision.set(compiled.revision)
             self._metrics.config_routable_models.set(compiled.routable_models)
@@ -98,7 +123,11 @@ class ConfigHolder:
             return compiled
 
     async def on_revision(self, revision: int) -> bool:
-        """Listener callback: reload; a failure is logged and the revision offered again at the next poll."""
+        """Listener callback: reload; a store failure is logged and the revision offered again at the next poll.
+
+        Anything else (a bug, an object that cannot be compiled) propagates to the listener's supervisor, which
+        logs it with its traceback, counts it and restarts the listener; meanwhile the previous snapshot serves.
+        """
         try:
             await self.reload(revision)
         except errors.StoreError as exc:

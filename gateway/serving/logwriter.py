@@ -23,6 +23,7 @@ from psycopg import AsyncConnection
 from gateway.accounting import values
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import spool as spool_mod
+from gateway.serving import supervisor as supervisor_mod
 from gateway.store import leases_repo, logs_repo
 
 Entry = tuple[logs_repo.RequestLogRow, values.Charge | None]
@@ -52,7 +53,8 @@ class LogWriter:
         self._retry_delay_s = retry_delay_s
         self._queue: collections.deque[Entry] = collections.deque()
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task: supervisor_mod.Supervised | None = None
+        self._own_supervisor: supervisor_mod.Supervisor | None = None
         self._conn: AsyncConnection[tuple[object, ...]] | None = None
         self._stopping = False
         self._next_batch = 0.0  # loop time before which no batch starts unless a full one is waiting
@@ -69,21 +71,25 @@ class LogWriter:
         if len(self._queue) >= self._batch_size:
             self._wakeup.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="request-log-writer")
+    def start(self, supervisor: supervisor_mod.Supervisor | None = None) -> None:
+        """Run the writer under ``supervisor`` (the replica's); a writer used on its own gets one of its own."""
+        if supervisor is None:
+            supervisor = self._own_supervisor = supervisor_mod.Supervisor()
+        self._task = supervisor.start("log-writer", self._run)
 
     async def stop(self, timeout_s: float = 10.0) -> None:
-        """Flush what is queued (bounded by ``timeout_s``), then stop."""
+        """Flush what is queued (bounded by ``timeout_s``), then stop; a writer that died runs again to flush."""
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
+            self._task.hurry()  # skip what is left of a restart pause
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+                await asyncio.wait_for(self._task.finished(), timeout_s)
             except TimeoutError:
                 log.error("request log flush timed out with %d rows unwritten", len(self._queue))
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+            await self._task.stop()
+        if self._own_supervisor is not None:
+            await self._own_supervisor.stop()
         if self._conn is not None:
             await self._conn.close()
 

@@ -1,18 +1,21 @@
 """The long-lived state of one gateway replica: configuration, readiness, metrics, background tasks.
 
 Built by ``app.create_app`` and kept on ``app.state``; nothing here is module-level, so tests can run several
-replicas in one process.
+replicas in one process. Every background loop runs under the replica's one supervisor, and Postgres is reached
+through one ``store.pool.Database``. Readiness is false before the first config load, while draining, and while
+the served config revision has not been confirmed current for longer than ``config_stale_s``. Shutdown runs
+every step even when an earlier one fails: a stopped stats exchange must not cost the log flush or the leases.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import pathlib
 import secrets
 import socket
+import time
+from collections.abc import Awaitable, Callable
 
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
@@ -27,6 +30,7 @@ from gateway.serving import (
     routing_state,
     sharing,
     spool,
+    supervisor,
     upstreams,
 )
 from gateway.store import health_repo, pool
@@ -49,10 +53,14 @@ class Runtime:
         lease_settings: leases.LeaseSettings | None = None,
         sharing_settings: sharing.SharingSettings | None = None,
         share_stats: bool = True,
+        config_stale_s: float = 30.0,
+        supervision: supervisor.Supervision | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.database_url = database_url
         self.metrics = metrics
-        self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
+        self.db = pool.Database(database_url)
+        self.supervisor = supervisor.Supervisor(supervision, on_failure=self._count_failure)
+        self.config = config_source.ConfigHolder(self.db, vault_password, metrics, clock=clock)
         self.upstreams = upstreams.UpstreamPool(client_factory)
         self.config.subscribe(self.upstreams.sync)
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -63,7 +71,7 @@ class Runtime:
             database_url, metrics, spool=spool.Spool(spool_path) if spool_path is not None else None
         )
         self.leases = leases.LeaseManager(
-            backend.PgLeaseBackend(database_url),
+            backend.PgLeaseBackend(self.db),
             holder=self.replica,
             settings=lease_settings,
         )
@@ -71,59 +79,108 @@ class Runtime:
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
         self.prober = prober.Prober(
-            self.config, self.upstreams, self.routing, leadership=health_repo.ProbeLock(database_url)
+            self.config, self.upstreams, self.routing, leadership=health_repo.ProbeLock(self.db)
         )
-        self.db = pool.create(database_url)
         self.sharing = sharing.Sharing(
             self.routing, sharing.PgSharedStore(self.db, sharing_settings), self.replica, sharing_settings
         )
         self._share_stats = share_stats
         self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
+        self.config_stale_s = config_stale_s
         self.draining = False
-        self._tasks: list[asyncio.Task[None]] = []
         self.listener: listener_mod.RevisionListener | None = None
+        self._followers: list[supervisor.Supervised] = []  # stopped first: config, probes, statistics
+        self._lease_loops: list[supervisor.Supervised] = []
+        metrics.ready.set_function(lambda: 1.0 if self.ready else 0.0)
+
+    def _count_failure(self, task: str) -> None:
+        self.metrics.child(self.metrics.background_task_failures, task).inc()
+
+    def readiness(self) -> tuple[bool, str | None]:
+        """Whether to take traffic, and if not, why (the reason ``/readyz`` shows)."""
+        if self.draining:
+            return False, "draining"
+        snapshot = self.config.current
+        if snapshot is None:
+            return False, "no configuration loaded yet"
+        age = self.config.age()
+        if age is not None and age > self.config_stale_s:
+            reason = (
+                f"configuration may be stale: revision {snapshot.revision} was last confirmed current {age:.0f}s ago"
+                f" (limit {self.config_stale_s:g}s)"
+            )
+            if self.config.last_error is not None:
+                reason += f"; the last reload failed: {self.config.last_error}"
+            elif self.listener is not None and not self.listener.connected.is_set():
+                reason += "; the config listener cannot reach Postgres"
+            return False, reason
+        return True, None
 
     @property
     def ready(self) -> bool:
-        return self.config.current is not None and not self.draining
+        return self.readiness()[0]
 
     def begin_drain(self) -> None:
         """Stop reporting ready; in-flight work continues until the server's drain timeout."""
         if not self.draining:
             log.info("draining: readiness is now false")
         self.draining = True
-        self.metrics.ready.set(0)
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            # Nothing was served: stop the loops already running and let go of the store, no flush to do.
+            await self.supervisor.stop()
+            await _step("closing upstream connections", self.upstreams.close)
+            await self.db.close()
+            raise
+
+    async def _start(self) -> None:
         await self.db.open()
-        self.logs.start()
-        self.leases.start()
+        self.logs.start(self.supervisor)
+        self._lease_loops = [
+            self.supervisor.start("lease-refill", self.leases.run_refills),
+            self.supervisor.start("lease-upkeep", self.leases.run_upkeep),
+        ]
         snapshot = await self.config.reload()
         self.listener = listener_mod.RevisionListener(
-            self.database_url,
+            self.db,
             self.config.on_revision,
             known_revision=snapshot.revision,
+            on_current=self.config.confirm,
             poll_interval=self._poll_interval_s,
         )
-        self._tasks.append(asyncio.create_task(self.listener.run(), name="config-listener"))
+        self._followers.append(self.supervisor.start("config-listener", self.listener.run))
         if self._health_probes:
-            self._tasks.append(asyncio.create_task(self.prober.run(), name="health-prober"))
+            self._followers.append(self.supervisor.start("health-prober", self.prober.run))
         if self._share_stats:
-            self._tasks.append(asyncio.create_task(self.sharing.run(), name="stats-sharing"))
-        self.metrics.ready.set(1)
+            self._followers.append(self.supervisor.start("stats-sharing", self.sharing.run))
 
     async def stop(self) -> None:
-        """After the server stopped taking requests: stop following config, flush logs, close upstreams."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        """After the server stopped taking requests: stop following config, flush logs, hand back leases.
+
+        Each step runs even if a background task died or an earlier step failed.
+        """
+        for handle in reversed(self._followers):
+            await handle.stop()
+        self._followers.clear()
         if self._share_stats:
-            await self.sharing.flush()  # what this replica learnt since the last exchange is not lost
-        await self.logs.stop()
-        await self.leases.close()  # after the log flush: every charge is written before leases are handed back
-        await self.upstreams.close()
+            await _step("the last statistics exchange", self.sharing.flush)
+        await _step("the request-log flush", self.logs.stop)
+        for handle in self._lease_loops:
+            await handle.stop()
+        self._lease_loops.clear()
+        # After the log flush: every charge is written before leases are handed back.
+        await _step("handing back leases", self.leases.close)
+        await self.supervisor.stop()
+        await _step("closing upstream connections", self.upstreams.close)
         await self.db.close()
+
+
+async def _step(what: str, action: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await action()
+    except Exception:
+        log.exception("shutdown: %s failed; carrying on with the next step", what)

@@ -4,6 +4,8 @@ Every ``interval_s`` one task sends this replica's own evidence (the providers a
 the other replicas' in two statements; requests only ever read memory. Replicas publish their own evidence,
 never what they merged in, so nothing echoes or counts twice. Times cross processes as Unix seconds and are
 turned back into this process's monotonic clock on arrival. Postgres down: keep local state, retry next tick.
+An exchange Postgres refuses is not retried with the same rows: they would be refused forever; the evidence is
+published again once it changes.
 """
 
 from __future__ import annotations
@@ -14,13 +16,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
-
-import psycopg
-from psycopg_pool import AsyncConnectionPool
+from typing import Protocol
 
 from gateway.routing import health, thompson
-from gateway.store import bandit_repo, health_repo
+from gateway.store import bandit_repo, errors, health_repo, pool
 
 log = logging.getLogger(__name__)
 
@@ -321,15 +320,15 @@ class SharedStore(Protocol):
 class PgSharedStore:
     """Two statements on one pooled connection: health, then bandit statistics."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], settings: SharingSettings) -> None:
-        self._pool = pool
+    def __init__(self, db: pool.Database, settings: SharingSettings) -> None:
+        self._db = db
         self._settings = settings
 
     async def exchange(
         self, replica: str, health_rows: Sequence[health_repo.Published], arms: Sequence[bandit_repo.ArmRow], now: float
     ) -> tuple[list[health_repo.Published], list[bandit_repo.ArmRow]]:
         s = self._settings
-        async with self._pool.connection(timeout=s.interval_s) as conn:
+        async with self._db.connection("statistics exchange", timeout_s=s.interval_s) as conn:
             rows = await health_repo.exchange(
                 conn, replica, health_rows, now=now, horizon_s=s.horizon_s, forget_s=s.forget_s
             )
@@ -361,7 +360,7 @@ class Sharing:
         self.failures = 0
 
     async def sync_once(self) -> bool:
-        """One exchange; False (state kept, outbox handed back) when Postgres could not be reached."""
+        """One exchange; False when it failed (state kept; the outbox handed back when Postgres was unreachable)."""
         async with self._lock:
             outbox = self._routing.take_outbox()
             wall = self._wall()
@@ -370,10 +369,14 @@ class Sharing:
             arms = [arm_row(own, offset) for own in outbox.arms]
             try:
                 rows, summed = await self._store.exchange(self.replica, mine, arms, wall)
-            except psycopg.Error as exc:
+            except errors.StoreUnavailable as exc:
                 self._routing.return_outbox(outbox)
                 self.failures += 1
                 log.warning("could not share health and bandit statistics (%s); retrying later", exc)
+                return False
+            except errors.StatementRejected as exc:
+                self.failures += 1
+                log.error("Postgres refused this replica's health and bandit statistics; not resent: %s", exc)
                 return False
             except asyncio.CancelledError:
                 self._routing.return_outbox(outbox)  # rows are overwritten, so sending them again is harmless

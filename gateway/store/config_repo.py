@@ -238,6 +238,16 @@ async def current_revision(conn: psycopg.AsyncConnection[Any]) -> int:
     return int(row[0])
 
 
+async def owner_of(conn: psycopg.AsyncConnection[Any], ref: documents.ObjectRef) -> str | None:
+    """Who wrote the object (``cli``, ``standalone``, the operator), or None when it is not stored."""
+    cur = await conn.execute(
+        "SELECT owner FROM config_objects WHERE kind = %s AND namespace = %s AND name = %s",
+        (ref.kind, ref.namespace, ref.name),
+    )
+    row = await cur.fetchone()
+    return str(row[0]) if row else None
+
+
 async def object_exists(url: str, ref: documents.ObjectRef) -> bool:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         cur = await conn.execute(

@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from gateway.store import errors, pool
+
 log = logging.getLogger(__name__)
 
 PROBER_LOCK = 0x746B6870726F6265  # "tkhprobe" as a 64-bit advisory lock key
@@ -103,8 +105,8 @@ async def exchange(
 class ProbeLock:
     """Leadership of the active prober: ``pg_try_advisory_lock`` held by a session this object keeps open."""
 
-    def __init__(self, url: str, key: int = PROBER_LOCK) -> None:
-        self._url = url
+    def __init__(self, db: pool.Database, key: int = PROBER_LOCK) -> None:
+        self._db = db
         self._key = key
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._held = False
@@ -114,7 +116,7 @@ class ProbeLock:
         try:
             if self._conn is None or self._conn.closed:
                 self._held = False
-                self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                self._conn = await self._db.dedicated("health prober lock")
                 await self._conn.execute(_KEEPALIVES)
             if self._held:
                 await self._conn.execute("SELECT 1")  # the session, and with it the lock, is still alive
@@ -125,7 +127,7 @@ class ProbeLock:
             if self._held:
                 log.info("this replica is now the active health prober")
             return self._held
-        except psycopg.Error as exc:
+        except (psycopg.Error, errors.StoreError) as exc:
             if self._held:
                 log.warning("lost the health prober lock with its Postgres session: %s", exc)
             await self.close()

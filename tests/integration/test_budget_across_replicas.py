@@ -14,7 +14,7 @@ import psycopg
 from gateway.accounting import leases
 from gateway.accounting.values import Charge, Estimate, KeyRef, Limits, Refusal, Reservation
 from gateway.store import leases_repo, logs_repo
-from tests.integration.lease_replicas import START, Clock, replica
+from tests.integration.lease_replicas import START, Clock, replica, start_background
 
 KEY = KeyRef("team-a", "alice")
 PERIOD = "2031-05"
@@ -68,8 +68,7 @@ async def test_three_replicas_bursting_on_one_key_never_spend_more_than_the_budg
     estimate = Estimate(Decimal("0.01"), 100)
     replicas = [replica(database_url, f"pod-{i}", clock) for i in range(3)]
     rng = random.Random(7)
-    for r in replicas:
-        r.start()
+    loops = start_background(replicas)
     try:
         # Round 1: every request of the burst is admitted or refused before any settles.
         verdicts = await asyncio.gather(*(r.admit(KEY, limits, estimate) for r in replicas for _ in range(80)))
@@ -99,6 +98,7 @@ async def test_three_replicas_bursting_on_one_key_never_spend_more_than_the_budg
         assert total >= budget - 3 * estimate.cost_usd
         await write_logs(database_url, charged)
     finally:
+        await loops.stop()
         for r in replicas:
             await r.close()
     use, logged, open_leases = await ledger_figures(database_url)

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from gateway.accounting.values import Estimate, KeyRef, Limits, Reservation
-from tests.integration.lease_replicas import START, Clock, replica
+from tests.integration.lease_replicas import START, Clock, replica, start_background
 
 
 async def test_steady_traffic_costs_fewer_than_one_statement_per_twenty_requests(database_url: str) -> None:
@@ -16,8 +16,7 @@ async def test_steady_traffic_costs_fewer_than_one_statement_per_twenty_requests
     limits = Limits(budget_usd=Decimal(1000), rpm=1_000_000, tpm=100_000_000)
     estimate = Estimate(Decimal("0.002"), 800)
     replicas = [replica(database_url, f"pod-{i}", clock) for i in range(3)]
-    for r in replicas:
-        r.start()
+    loops = start_background(replicas)
     admitted = 0
     try:
         # 5 minutes at 40 requests per second per replica (the clock moves 25 ms per round), upkeep as scheduled.
@@ -37,6 +36,7 @@ async def test_steady_traffic_costs_fewer_than_one_statement_per_twenty_requests
         statements = sum(r.statements for r in replicas)
         waited = sum(r.stats.waited for r in replicas)
     finally:
+        await loops.stop()
         for r in replicas:
             await r.close()
     assert statements / admitted < 0.05, (statements, admitted)

@@ -3,38 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import psycopg
-import pytest
-from psycopg import conninfo
 
 from gateway.accounting import leases
 from gateway.accounting.values import Estimate, KeyRef, Limits, Refusal, Reservation
 from gateway.store import leases_repo
 from tests.integration import lease_replicas
+from tests.plugins.pg import Outage
 
 KEY = KeyRef("team-a", "carol")
 LIMITS = Limits(budget_usd=Decimal("1.00"))
 ESTIMATE = Estimate(Decimal("0.01"), 10)
-
-
-@pytest.fixture
-async def outage(pg_server_url: str, database_url: str) -> AsyncIterator[Callable[[bool], object]]:
-    """Switch the test's database off (no new connections, existing ones killed) and on again."""
-    dbname = conninfo.conninfo_to_dict(database_url)["dbname"]
-
-    async def switch(down: bool) -> None:
-        async with await psycopg.AsyncConnection.connect(pg_server_url, autocommit=True) as conn:
-            await conn.execute(f"ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS {'false' if down else 'true'}")
-            if down:
-                await conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,)
-                )
-
-    yield switch
-    await switch(False)
 
 
 def replica(url: str, holder: str, *, fail_open: bool = False) -> leases.LeaseManager:
@@ -42,15 +23,14 @@ def replica(url: str, holder: str, *, fail_open: bool = False) -> leases.LeaseMa
     return lease_replicas.replica(url, holder, lease_replicas.Clock(), settings)
 
 
-async def test_a_held_lease_keeps_serving_then_the_replica_fails_closed(database_url: str, outage: object) -> None:
-    switch: Callable[[bool], object] = outage  # type: ignore[assignment]
+async def test_a_held_lease_keeps_serving_then_the_replica_fails_closed(database_url: str, outage: Outage) -> None:
     r = replica(database_url, "pod-0")
     try:
         first = await r.admit(KEY, LIMITS, ESTIMATE)
         assert isinstance(first, Reservation)
         held = r.held(KEY)
         assert held > 0
-        await switch(True)  # type: ignore[misc]
+        await outage.switch(True)
         served = [await r.admit(KEY, LIMITS, ESTIMATE) for _ in range(int(held / ESTIMATE.cost_usd))]
         assert all(isinstance(v, Reservation) for v in served)
         refused = await r.admit(KEY, LIMITS, ESTIMATE)
@@ -61,10 +41,9 @@ async def test_a_held_lease_keeps_serving_then_the_replica_fails_closed(database
 
 
 async def test_fail_open_admits_without_a_lease_and_charges_when_postgres_returns(
-    database_url: str, outage: object
+    database_url: str, outage: Outage
 ) -> None:
-    switch: Callable[[bool], object] = outage  # type: ignore[assignment]
-    await switch(True)  # type: ignore[misc]
+    await outage.switch(True)
     r = replica(database_url, "pod-0", fail_open=True)
     try:
         admitted = await r.admit(KEY, LIMITS, ESTIMATE)
@@ -74,7 +53,7 @@ async def test_fail_open_admits_without_a_lease_and_charges_when_postgres_return
         assert charge is not None
     finally:
         await r.close()
-    await switch(False)  # type: ignore[misc]
+    await outage.switch(False)
     async with await psycopg.AsyncConnection.connect(database_url) as conn, conn.transaction():
         key = leases_repo.BudgetKey(KEY.namespace, KEY.name, charge.period)
         await leases_repo.charge(

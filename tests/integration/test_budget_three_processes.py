@@ -23,11 +23,15 @@ from decimal import Decimal
 import orjson, psycopg
 from gateway.accounting import backend, leases
 from gateway.accounting.values import Estimate, KeyRef, Limits, Reservation
-from gateway.store import leases_repo, logs_repo
+from gateway.serving import supervisor
+from gateway.store import leases_repo, logs_repo, pool
 
 async def main(url, holder, start_at):
-    manager = leases.LeaseManager(backend.PgLeaseBackend(url), holder=holder)
-    manager.start()
+    db = pool.Database(url)
+    manager = leases.LeaseManager(backend.PgLeaseBackend(db), holder=holder)
+    loops = supervisor.Supervisor()
+    loops.start("lease-refill", manager.run_refills)
+    loops.start("lease-upkeep", manager.run_upkeep)
     key, limits, estimate = KeyRef("team-a", "dave"), Limits(budget_usd=Decimal("2")), Estimate(Decimal("0.01"), 10)
     await asyncio.sleep(max(0.0, start_at - time.time()))
     rng = random.Random(holder)
@@ -48,7 +52,9 @@ async def main(url, holder, start_at):
     async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
         await logs_repo.insert_batch(conn, rows)
         await leases_repo.charge(conn, charges)
+    await loops.stop()
     await manager.close()
+    await db.close()
     sys.stdout.write(orjson.dumps({"admitted": admitted, "charged": str(sum(c.cost_usd for c in charges))}).decode())
 
 asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))

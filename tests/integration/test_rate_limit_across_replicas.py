@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from gateway.accounting import leases
 from gateway.accounting.values import Estimate, KeyRef, Limits, Refusal, Reservation
-from tests.integration.lease_replicas import Clock, replica
+from tests.integration.lease_replicas import Clock, replica, start_background
 
 KEY = KeyRef("team-a", "bob")
 
@@ -20,8 +20,7 @@ async def test_three_replicas_bursting_in_one_minute_admit_exactly_the_rpm(datab
     clock = Clock()
     limits = Limits(rpm=120)
     replicas = [replica(database_url, f"pod-{i}", clock) for i in range(3)]
-    for r in replicas:
-        r.start()
+    loops = start_background(replicas)
     try:
         verdicts = await burst(replicas, limits, Estimate(Decimal(0), 10), 100)
         admitted = sum(isinstance(v, Reservation) for v in verdicts)
@@ -33,6 +32,7 @@ async def test_three_replicas_bursting_in_one_minute_admit_exactly_the_rpm(datab
         verdicts = await burst(replicas, limits, Estimate(Decimal(0), 10), 100)
         assert sum(isinstance(v, Reservation) for v in verdicts) == 120  # a new minute, the full limit again
     finally:
+        await loops.stop()
         for r in replicas:
             await r.close()
 

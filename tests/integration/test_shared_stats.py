@@ -29,21 +29,19 @@ GPT = ("gpt", thompson.Bucket.SMALL)
 class Replica:
     def __init__(self, url: str, name: str) -> None:
         self.routing = routing_state.RoutingState()
-        self.pool = pool.create(url, max_size=2)
+        self.db = pool.Database(url, max_size=2)
         settings = sharing.SharingSettings(interval_s=0.1)
-        self.sharing = sharing.Sharing(self.routing, sharing.PgSharedStore(self.pool, settings), name, settings)
+        self.sharing = sharing.Sharing(self.routing, sharing.PgSharedStore(self.db, settings), name, settings)
 
 
 @pytest.fixture
 async def replicas(database_url: str) -> AsyncIterator[tuple[Replica, Replica]]:
     a, b = Replica(database_url, "replica-a"), Replica(database_url, "replica-b")
-    await a.pool.open()
-    await b.pool.open()
     try:
         yield a, b
     finally:
-        await a.pool.close()
-        await b.pool.close()
+        await a.db.close()
+        await b.db.close()
 
 
 def a_decision() -> decision.Decision:
@@ -117,11 +115,10 @@ async def test_stale_rows_without_a_cooldown_are_forgotten(
 
 async def test_replicas_keep_their_state_while_postgres_is_unreachable() -> None:
     routing = routing_state.RoutingState()
-    unreachable = pool.create("postgresql://127.0.0.1:1/nowhere?connect_timeout=1", max_size=1)
+    unreachable = pool.Database("postgresql://127.0.0.1:1/nowhere", max_size=1, connect_timeout_s=1)
     settings = sharing.SharingSettings(interval_s=0.2)
     task = sharing.Sharing(routing, sharing.PgSharedStore(unreachable, settings), "lonely", settings)
     routing.failed(OPENAI, upstream_errors.RateLimited("team/openai", "slow down", status=429, retry_after=30))
-    await unreachable.open()
     try:
         assert not await task.sync_once()
     finally:
@@ -147,14 +144,14 @@ async def test_one_of_two_probers_probes_and_the_other_takes_over_when_it_stops(
         runtime.upstreams,
         routing_state.RoutingState(),
         tick_s=0.05,
-        leadership=health_repo.ProbeLock(gateway.database_url),
+        leadership=health_repo.ProbeLock(gateway.runtime.db),
     )
     second = prober.Prober(
         runtime.config,
         runtime.upstreams,
         routing_state.RoutingState(),
         tick_s=0.05,
-        leadership=health_repo.ProbeLock(gateway.database_url),
+        leadership=health_repo.ProbeLock(gateway.runtime.db),
     )
     first_task = asyncio.create_task(first.run(), name="prober-first")
     await wait_for(lambda: first.probes == 3, 5.0)
@@ -179,7 +176,8 @@ async def test_one_of_two_probers_probes_and_the_other_takes_over_when_it_stops(
 
 
 async def test_a_probers_lock_frees_when_its_session_dies(database_url: str) -> None:
-    holder, waiting = health_repo.ProbeLock(database_url), health_repo.ProbeLock(database_url)
+    db = pool.Database(database_url, max_size=1)
+    holder, waiting = health_repo.ProbeLock(db), health_repo.ProbeLock(db)
     try:
         assert await holder.hold()
         assert not await waiting.hold()
@@ -193,6 +191,7 @@ async def test_a_probers_lock_frees_when_its_session_dies(database_url: str) -> 
     finally:
         await holder.close()
         await waiting.close()
+        await db.close()
 
 
 async def test_probe_results_reach_the_replicas_that_do_not_probe(replicas: tuple[Replica, Replica]) -> None:

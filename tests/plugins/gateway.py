@@ -13,15 +13,19 @@ import textwrap
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import psycopg
+import pytest
 import pytest_asyncio
 import uvicorn
+from prometheus_client import parser
 
 from gateway import app as app_mod
 from gateway import settings as settings_mod
 from gateway import standalone
 from gateway.config import documents, manifests
 from gateway.serving import runtime as runtime_mod
+from gateway.serving import supervisor
 from gateway.store import keys_repo, vault_repo
 from gateway.vault import KdfParams
 from tests.fakes import fixtures as fake_fixtures
@@ -124,10 +128,27 @@ class Gateway:
     manifests: str
     secrets: standalone.SecretSource
     cipher: vault_repo.VaultCipher
+    server: uvicorn.Server
+    serving: asyncio.Task[None]
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
+
+    async def metric(self, name: str, **labels: str) -> float | None:
+        """The sample ``name`` with exactly ``labels`` as ``/metrics`` shows it now; None when absent."""
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"{self.url}/metrics")).text
+        for family in parser.text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return None
+
+    async def stop(self) -> None:
+        """Shut the gateway down as SIGTERM would after draining (runs ``Runtime.stop``); idempotent."""
+        self.server.should_exit = True
+        await self.serving
 
     async def flush_logs(self) -> None:
         for _ in range(200):
@@ -194,6 +215,18 @@ def render_manifests(
     )
 
 
+@pytest.fixture
+def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
+    """The settings of the ``gateway`` fixture; a test module overrides this fixture to change them."""
+    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def gateway_supervision() -> supervisor.Supervision:
+    """How the ``gateway`` fixture supervises its loops; overridden to inject faults or shorten the backoff."""
+    return supervisor.Supervision()
+
+
 @pytest_asyncio.fixture
 async def gateway(
     database_url: str,
@@ -201,6 +234,8 @@ async def gateway(
     anthropic_upstream: upstreams.AnthropicUpstream,
     vllm_upstreams: tuple[upstreams.VLLMUpstream, ...],
     tmp_path: pathlib.Path,
+    gateway_settings: settings_mod.Settings,
+    gateway_supervision: supervisor.Supervision,
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
@@ -219,8 +254,7 @@ async def gateway(
     key, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "tester"))
     chat_only, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "chat-only"))
 
-    settings = settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False)
-    runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
+    runtime = app_mod.create_runtime(gateway_settings, database_url, VAULT_PASSWORD, gateway_supervision)
     port = free_port()
     config = uvicorn.Config(
         app_mod.create_app(runtime, ADMIN_TOKEN),
@@ -249,6 +283,8 @@ async def gateway(
             manifests=rendered,
             secrets=source,
             cipher=cipher,
+            server=server,
+            serving=task,
         )
     finally:
         server.should_exit = True

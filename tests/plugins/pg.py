@@ -85,6 +85,32 @@ def empty_database_url(pg_server_url: str) -> Iterator[str]:
         yield url
 
 
+class Outage:
+    """Switches one test database off (no new connections, existing ones killed) and on again."""
+
+    def __init__(self, server_url: str, database_url: str) -> None:
+        self._server_url = server_url
+        self._dbname = conninfo.conninfo_to_dict(database_url)["dbname"]
+
+    async def switch(self, down: bool) -> None:
+        async with await psycopg.AsyncConnection.connect(self._server_url, autocommit=True) as conn:
+            await conn.execute(
+                f"ALTER DATABASE {self._dbname} WITH ALLOW_CONNECTIONS {'false' if down else 'true'}".encode()
+            )
+            if down:
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (self._dbname,)
+                )
+
+
+@pytest.fixture
+async def outage(pg_server_url: str, database_url: str) -> AsyncIterator[Outage]:
+    """Take the test's database away from every client and give it back; it is back after the test."""
+    switch = Outage(pg_server_url, database_url)
+    yield switch
+    await switch.switch(False)
+
+
 @pytest.fixture
 async def pg_conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:

@@ -34,8 +34,16 @@ def test_defaults_and_values_are_read() -> None:
         ("TOKENHUB_LOG_LEVEL", "loud"),
         ("TOKENHUB_BUDGET_FAIL_OPEN", "maybe"),
         ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "-1"),
+        ("TOKENHUB_CONFIG_STALE_SECONDS", "soon"),
+        ("TOKENHUB_CONFIG_STALE_SECONDS", "5"),  # not longer than the 5 s poll: unready between two checks
     ],
 )
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(settings.SettingsError, match=name):
         settings.Settings.from_env({name: value})
+
+
+def test_the_config_stale_limit_defaults_to_thirty_seconds_and_can_be_set() -> None:
+    assert settings.Settings.from_env({}).config_stale_s == 30.0
+    parsed = settings.Settings.from_env({"TOKENHUB_CONFIG_STALE_SECONDS": "2", "TOKENHUB_CONFIG_POLL_SECONDS": "0.5"})
+    assert (parsed.config_stale_s, parsed.config_poll_interval_s) == (2.0, 0.5)

@@ -10,10 +10,8 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 
-import psycopg
-
 from gateway.routing import thompson
-from gateway.store import bandit_repo, health_repo
+from gateway.store import bandit_repo, errors, health_repo
 
 
 class MemoryStore:
@@ -21,6 +19,7 @@ class MemoryStore:
         self.health: dict[tuple[str, str], health_repo.Published] = {}
         self.arms: dict[tuple[str, str, str, str], bandit_repo.ArmRow] = {}
         self.down = False
+        self.rejecting = False  # Postgres refuses the statement (a value it cannot store, say)
         self.stalled = False  # exchanges hang until cancelled
         self.exchanges = 0
 
@@ -28,7 +27,9 @@ class MemoryStore:
         self, replica: str, health_rows: Sequence[health_repo.Published], arms: Sequence[bandit_repo.ArmRow], now: float
     ) -> tuple[list[health_repo.Published], list[bandit_repo.ArmRow]]:
         if self.down:
-            raise psycopg.OperationalError("connection refused")
+            raise errors.StoreUnavailable("statistics exchange: connection refused")
+        if self.rejecting:
+            raise errors.StatementRejected("statistics exchange: value out of range", "22003")
         if self.stalled:
             await asyncio.Event().wait()
         self.exchanges += 1

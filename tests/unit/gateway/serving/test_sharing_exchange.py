@@ -117,6 +117,18 @@ async def test_evidence_gathered_while_the_store_is_down_is_shared_once_it_retur
     assert ("gpt", thompson.Bucket.SMALL) in b.routing.bandits["team"]
 
 
+async def test_evidence_postgres_refused_is_not_sent_again_but_kept_locally(store: MemoryStore) -> None:
+    a, b = Replica(store, "a"), Replica(store, "b")
+    store.rejecting = True
+    a.routing.failed(OPENAI, upstream_errors.RateLimited("team/openai", "slow down", status=429, retry_after=30))
+    assert not await a.sharing.sync_once()
+    assert a.routing.cooldown_remaining(OPENAI) > 29  # local state is kept
+    store.rejecting = False
+    assert await a.sharing.sync_once() and await b.sharing.sync_once()  # the refused rows were not resent
+    assert b.routing.cooldown_remaining(OPENAI) == 0.0
+    assert a.sharing.failures == 1
+
+
 async def test_an_exchange_cancelled_midway_sends_its_evidence_next_time(store: MemoryStore) -> None:
     a = Replica(store, "a")
     a.routing.failed(OPENAI, upstream_errors.RateLimited("team/openai", "slow down", status=429, retry_after=30))
