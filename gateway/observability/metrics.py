@@ -31,6 +31,12 @@ class Metrics:
         self.config_routable_models = prom.Gauge(
             "tokenhub_config_routable_models", "Models that can currently be routed to.", registry=registry
         )
+        self.config_object_errors = prom.Gauge(
+            "tokenhub_config_object_errors",
+            "Objects of the served config revision left out or partly ignored because they do not compile, by kind.",
+            ["kind"],
+            registry=registry,
+        )
         self.ready = prom.Gauge("tokenhub_ready", "1 when this replica reports ready.", registry=registry)
         self.request_log_written = prom.Counter(
             "tokenhub_request_log_written", "Request-log rows written to Postgres.", registry=registry
