@@ -10,10 +10,11 @@ import asyncio
 import dataclasses
 import pathlib
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import psycopg
+import pytest
 import pytest_asyncio
 import uvicorn
 
@@ -194,6 +195,15 @@ def render_manifests(
     )
 
 
+BeforeStart = Callable[[str, vault_repo.VaultCipher], Awaitable[None]]
+
+
+@pytest.fixture
+def before_gateway_start() -> BeforeStart | None:
+    """Override in a test module to change the store after the manifests are applied, before the gateway starts."""
+    return None
+
+
 @pytest_asyncio.fixture
 async def gateway(
     database_url: str,
@@ -201,6 +211,7 @@ async def gateway(
     anthropic_upstream: upstreams.AnthropicUpstream,
     vllm_upstreams: tuple[upstreams.VLLMUpstream, ...],
     tmp_path: pathlib.Path,
+    before_gateway_start: BeforeStart | None,
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
@@ -218,6 +229,8 @@ async def gateway(
     await standalone.apply_documents(database_url, docs, source, cipher, prune=False)
     key, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "tester"))
     chat_only, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "chat-only"))
+    if before_gateway_start is not None:
+        await before_gateway_start(database_url, cipher)
 
     settings = settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False)
     runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
