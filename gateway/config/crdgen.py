@@ -29,7 +29,7 @@ class KindInfo:
     short_names: tuple[str, ...]
     columns: tuple[tuple[str, str, str, int], ...]  # name, type, jsonPath, priority
     # CEL rules on the whole object: the only place a rule may read metadata.name beside the spec.
-    rules: tuple[tuple[str, str], ...] = ()  # rule, message
+    rules: tuple[tuple[str, str, str], ...] = ()  # rule, message, the field a refusal names
 
 
 def _ready_columns() -> tuple[tuple[str, str, str, int], ...]:
@@ -65,7 +65,7 @@ KINDS: tuple[KindInfo, ...] = (
             ("Output/1K", "number", ".spec.pricing.outputPer1K", 1),
             *_ready_columns(),
         ),
-        (("!(self.metadata.name in self.spec.aliases)", specs.MODEL_ALIAS_OWN_NAME),),
+        (("!(self.metadata.name in self.spec.aliases)", specs.MODEL_ALIAS_OWN_NAME, ".spec.aliases"),),
     ),
     KindInfo(
         "RoutingPolicy",
@@ -156,7 +156,8 @@ def _add_map_key_rules(spec_schema: dict[str, Any]) -> None:
 def _root_rules(info: KindInfo) -> dict[str, Any]:
     if not info.rules:
         return {}
-    return {"x-kubernetes-validations": [{"rule": rule, "message": message} for rule, message in info.rules]}
+    rules = [{"rule": rule, "message": message, "fieldPath": path} for rule, message, path in info.rules]
+    return {"x-kubernetes-validations": rules}
 
 
 def crd(info: KindInfo) -> dict[str, Any]:
