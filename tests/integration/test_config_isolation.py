@@ -14,6 +14,7 @@ import pathlib
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from gateway.config import documents, reconcile
@@ -168,3 +169,25 @@ async def test_a_restarted_replica_process_starts_on_a_store_holding_bad_objects
         assert f"{BROKEN}" in log and "CredentialInvalid" in log
     finally:
         replicas.stop(restarted.proc)
+
+
+async def test_a_credential_that_does_not_open_leaves_only_its_provider_unroutable(gateway: Gateway) -> None:
+    openai = Ref("Provider", "default", "openai")
+    async with await psycopg.AsyncConnection.connect(gateway.database_url) as conn, conn.transaction():
+        # One flipped bit of the ciphertext: authentication fails, as for a row altered or copied elsewhere.
+        await conn.execute(
+            "UPDATE credentials SET sealed = set_byte(sealed, length(sealed) - 1,"
+            " get_byte(sealed, length(sealed) - 1) # 1) WHERE kind = 'Provider' AND name = 'openai'"
+        )
+        revision = await config_repo.current_revision(conn) + 1
+        await config_repo.bump_revision(conn, revision)
+    await gateway.until_revision(revision)
+
+    snap = gateway.runtime.config.current
+    assert snap is not None
+    (problem,) = snap.problems
+    assert (problem.ref, problem.reason) == (openai, "CredentialUnreadable")
+    assert "failed authentication" in problem.message
+    assert (await chat(gateway.url, gateway.key, "claude")).status_code == 200
+    routed = await chat(gateway.url, gateway.key, "gpt")  # the default policy falls back from gpt to claude
+    assert (routed.status_code, routed.headers["x-tokenhub-model"]) == (200, "claude")
