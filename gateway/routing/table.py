@@ -1,8 +1,9 @@
 """Routing inputs (models, policies) compiled once per config revision into an immutable, array-shaped table.
 
 Everything request-independent is precomputed (name and alias indices, model sets as bitmasks, per-token
-prices and their bounds, normalised mode weights), so a decision only reads flat tuples. Dangling policy
-references are dropped and listed in ``warnings``: deleting a model never makes the config uncompilable.
+prices and their bounds, normalised mode weights), so a decision only reads flat tuples. A policy may name a
+model by its name or one of its aliases; dangling policy references are dropped and listed in ``warnings``:
+deleting a model never makes the config uncompilable.
 """
 
 from __future__ import annotations
