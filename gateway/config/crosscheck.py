@@ -11,7 +11,7 @@ Objects are examined in the order given; the snapshot gives them sorted, so the 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import pydantic
 
@@ -28,10 +28,14 @@ class Outcome:
     defaults: Mapping[str, Ref]  # namespace -> its one default RoutingPolicy
 
 
-def examine(objects: Sequence[tuple[Ref, pydantic.BaseModel]]) -> Outcome:
-    """Every cross-object finding among ``objects`` (at most one object per ref) and what it takes out."""
+def examine(objects: Sequence[tuple[Ref, pydantic.BaseModel]], existing: Collection[Ref] = ()) -> Outcome:
+    """Every cross-object finding among ``objects`` (at most one object per ref) and what it takes out.
+
+    A reference to one of ``existing`` (stored, but not among ``objects`` because it does not compile) is not
+    reported here: that object's own problem says why it is missing.
+    """
     findings: list[documents.Finding] = []
-    refs = {ref for ref, _ in objects}
+    refs = {ref for ref, _ in objects} | set(existing)
     models = [(ref, spec) for ref, spec in objects if isinstance(spec, specs.ModelSpec)]
     policies = [(ref, spec) for ref, spec in objects if isinstance(spec, specs.RoutingPolicySpec)]
 

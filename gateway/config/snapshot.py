@@ -177,7 +177,7 @@ def compile_snapshot(
         spec = c.guarded(ref, c.parse, ref, raw)
         if spec is not None:
             parsed[ref] = spec
-    outcome = crosscheck.examine(list(parsed.items()))
+    outcome = crosscheck.examine(list(parsed.items()), existing=objects.keys())
     c.problems.extend(outcome.findings)
 
     providers: dict[Ref, ProviderEntry] = {}
@@ -193,7 +193,12 @@ def compile_snapshot(
             continue
         provider = providers.get(Ref("Provider", ref.namespace, spec.provider_ref))
         if provider is None:  # the Provider is stored but was left out itself
-            c.problem(ref, "spec.providerRef", "ProviderNotFound", f"Provider {spec.provider_ref!r} is left out")
+            c.problem(
+                ref,
+                "spec.providerRef",
+                "ProviderNotFound",
+                f"left out: Provider {spec.provider_ref!r} is left out itself",
+            )
             continue
         shadowed = outcome.shadowed_aliases.get(ref, frozenset())
         model = ModelEntry(ref, spec, provider, tuple(a for a in spec.aliases if a not in shadowed))

@@ -124,3 +124,17 @@ def test_problems_for_says_what_the_gateways_will_do_with_one_object() -> None:
     )
     assert (problem.reason, problem.path) == ("AliasConflict", "spec.aliases[0]")
     assert snapshot.problems_for(newcomer, {"providerRef": "local", "upstreamModel": "y"}, stored) == ()
+
+
+def test_a_model_of_a_provider_left_out_is_left_out_too_naming_why() -> None:
+    objects: Objects = {
+        Ref("Provider", "default", "future"): {**PROVIDER, "newField": 1},
+        Ref("Model", "default", "m"): {"providerRef": "future", "upstreamModel": "x"},
+    }
+    snap = snapshot.compile_snapshot(1, objects, {}, {})
+    assert [(str(p.ref), p.reason, p.message) for p in snap.problems][1:] == [
+        ("Model/default/m", "ProviderNotFound", "left out: Provider 'future' is left out itself")
+    ]
+    assert snap.problems[0].reason == "InvalidSpec" and "spec.newField: Extra inputs are not permitted" in str(
+        snap.problems[0]
+    )
