@@ -8,7 +8,8 @@ environment or from files laid out like a mounted Secret:
   (``apiKeySecretRef: {name: openai-credentials, key: apiKey}`` -> ``TOKENHUB_SECRET_OPENAI_CREDENTIALS_APIKEY``);
 * ``<secrets dir>/<name>/<key>`` - ``TOKENHUB_SECRETS_DIR``, by default ``<data dir>/secrets``.
 
-A Provider whose Secret is found nowhere is still stored, and reported as not routable until it is.
+A Provider whose Secret is found nowhere, or holds no usable credential (``config.credentials``), is still
+stored, and reported as not routable until it is.
 
 An ApiKey resource gets its key issued on first apply and written - as the operator writes it to a Secret - to
 ``<data dir>/keys/<namespace>/<name>`` (mode 0600); only its hash is stored.
@@ -24,7 +25,7 @@ import secrets
 from collections.abc import Mapping
 
 from gateway import settings as settings_mod
-from gateway.config import documents, manifests, reconcile, specs
+from gateway.config import credentials, documents, manifests, reconcile, specs
 from gateway.store import config_repo, vault_repo
 
 log = logging.getLogger(__name__)
@@ -109,11 +110,14 @@ def desired_credentials(
         if isinstance(doc.spec, specs.ProviderSpec) and doc.spec.api_key_secret_ref is not None:
             ref = doc.spec.api_key_secret_ref
             value = source.resolve(ref)
+            invalid = None if value is None else credentials.invalid_reason(value)
             if value is None:
                 unresolved.append(
                     f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} not found "
                     f"(set {secret_env_name(ref.name, ref.key)} or write {source.directory / ref.name / ref.key})"
                 )
+            elif invalid is not None:
+                unresolved.append(f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} {invalid}; it is not used")
             else:
                 found[doc.ref] = value
     return found, unresolved

@@ -28,6 +28,8 @@ class KindInfo:
     plural: str
     short_names: tuple[str, ...]
     columns: tuple[tuple[str, str, str, int], ...]  # name, type, jsonPath, priority
+    # CEL rules on the whole object: the only place a rule may read metadata.name beside the spec.
+    rules: tuple[tuple[str, str, str], ...] = ()  # rule, message, the field a refusal names
 
 
 def _ready_columns() -> tuple[tuple[str, str, str, int], ...]:
@@ -63,6 +65,7 @@ KINDS: tuple[KindInfo, ...] = (
             ("Output/1K", "number", ".spec.pricing.outputPer1K", 1),
             *_ready_columns(),
         ),
+        (("!(self.metadata.name in self.spec.aliases)", specs.MODEL_ALIAS_OWN_NAME, ".spec.aliases"),),
     ),
     KindInfo(
         "RoutingPolicy",
@@ -150,6 +153,13 @@ def _add_map_key_rules(spec_schema: dict[str, Any]) -> None:
         ]
 
 
+def _root_rules(info: KindInfo) -> dict[str, Any]:
+    if not info.rules:
+        return {}
+    rules = [{"rule": rule, "message": message, "fieldPath": path} for rule, message, path in info.rules]
+    return {"x-kubernetes-validations": rules}
+
+
 def crd(info: KindInfo) -> dict[str, Any]:
     spec_schema = schema_of(specs.SPEC_TYPES[info.kind])
     _add_map_key_rules(spec_schema)
@@ -190,6 +200,7 @@ def crd(info: KindInfo) -> dict[str, Any]:
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
+                            **_root_rules(info),
                         }
                     },
                 }

@@ -2,7 +2,9 @@
 
 A ``Document`` is one resource of one of the four kinds after its spec passed validation; it is the unit the
 reconciler compares with the store. A ``Problem`` names where a document came from, which object, which field
-and why — every problem is collected, so a user fixes a folder in one pass instead of one error at a time.
+and why — every problem is collected, so a user fixes a folder in one pass instead of one error at a time. A
+``Finding`` is the same judgement about a stored object, which has no file: the object, the field, and a reason
+word that becomes the operator's condition reason.
 """
 
 from __future__ import annotations
@@ -60,6 +62,18 @@ class Problem:
         where = " ".join(part for part in (str(self.source), self.object) if part)
         field = f" {self.path}:" if self.path else ""
         return f"{where}:{field} {self.message}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finding:
+    ref: ObjectRef
+    path: str  # field path such as "spec.aliases[0]", or "" for the whole object
+    reason: str  # CamelCase, a Kubernetes condition reason: "AliasConflict", "ProviderNotFound", ...
+    message: str
+
+    def __str__(self) -> str:
+        field = f" {self.path}:" if self.path else ""
+        return f"{self.ref}:{field} {self.message}"
 
 
 class ConfigError(Exception):

@@ -1,22 +1,31 @@
 """The compiled, immutable configuration a gateway serves from.
 
 Stored specs are compiled once per config revision into plain frozen objects with precomputed indices; the
-request path only reads them and never parses or queries. A spec the running code cannot read (written by a
-newer operator, say) is left out and listed in ``problems`` instead of failing the whole snapshot.
+request path only reads them and never parses or queries. The store may hold what validation would refuse (a
+spec written by a newer or older version, a Secret's bytes, objects from owners that disagree), so every object
+is compiled on its own: one that does not compile is left out, or loses only the part at fault, and is listed
+in ``problems`` with the reason. Compiling never fails as a whole because of one object.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 import pydantic
 
-from gateway.config import documents, specs
+from gateway.config import credentials as credentials_mod
+from gateway.config import crosscheck, documents, specs
 
 Ref = documents.ObjectRef
+Problem = documents.Finding
+T = TypeVar("T")
+P = ParamSpec("P")
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -36,6 +45,7 @@ class ModelEntry:
     ref: Ref
     spec: specs.ModelSpec
     provider: ProviderEntry
+    aliases: tuple[str, ...] = ()  # the aliases served: the spec's, less those another name owns
 
     @property
     def routable(self) -> bool:
@@ -46,6 +56,7 @@ class ModelEntry:
 class PolicyEntry:
     ref: Ref
     spec: specs.RoutingPolicySpec
+    default: bool = False  # the namespace's default policy (the first by name among those that ask to be)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,62 +88,128 @@ class ConfigSnapshot:
     keys_by_id: Mapping[str, KeyEntry]
     # (namespace, client-visible name or alias) -> models answering to it, in a stable order
     model_names: Mapping[tuple[str, str], tuple[ModelEntry, ...]]
-    problems: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    # Views later layers derive from this snapshot (the routing tables), compiled with it off the event loop.
+    # This package cannot name their types; each layer stores and reads its own key.
+    derived: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def routable_models(self) -> int:
         return sum(1 for m in self.models.values() if m.routable)
 
+    def problems_of(self, ref: Ref) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.ref == ref)
+
 
 EMPTY = ConfigSnapshot(0, {}, {}, {}, {}, {}, {})
 
 
-def _parse(ref: Ref, raw: Mapping[str, Any], problems: list[str]) -> pydantic.BaseModel | None:
-    spec_type = specs.SPEC_TYPES.get(ref.kind)
-    if spec_type is None:
-        problems.append(f"{ref}: unknown kind")
-        return None
-    try:
-        return spec_type.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        problems.append(f"{ref}: stored spec is not readable by this version: {exc.error_count()} error(s)")
-        return None
+class _Compiler:
+    """One compile's problems, and the guard that keeps an unexpected error inside the object that raised it."""
 
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
 
-def _provider(ref: Ref, spec: specs.ProviderSpec, credentials: Mapping[Ref, str]) -> ProviderEntry:
-    credential = credentials.get(ref)
-    reason = None
-    if spec.api_key_secret_ref is not None and credential is None:
+    def problem(self, ref: Ref, path: str, reason: str, message: str) -> None:
+        self.problems.append(Problem(ref, path, reason, message))
+
+    def guarded(self, ref: Ref, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """``step(...)``, or None with ``ref`` listed as left out when it raises (a bug, never a rule)."""
+        try:
+            return step(*args, **kwargs)
+        except Exception as exc:  # isolation: logged with its traceback, listed, object left out
+            log.exception("compiling %s failed; it is left out of the configuration", ref)
+            self.problem(ref, "", "CompileFailed", f"left out: compiling it raised {type(exc).__name__}: {exc}")
+            return None
+
+    def parse(self, ref: Ref, raw: Mapping[str, Any]) -> pydantic.BaseModel | None:
+        spec_type = specs.SPEC_TYPES.get(ref.kind)
+        if spec_type is None:
+            self.problem(ref, "", "UnknownKind", "left out: unknown kind")
+            return None
+        try:
+            return spec_type.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in ("spec", *first["loc"]))
+            message = (
+                f"left out: the stored spec does not validate ({exc.error_count()} error(s); "
+                f"{where}: {str(first['msg']).removeprefix('Value error, ')})"
+            )
+            self.problem(ref, "", "InvalidSpec", message)
+            return None
+
+    def provider(
+        self, ref: Ref, spec: specs.ProviderSpec, plaintext: bytes | None, unreadable: str | None
+    ) -> ProviderEntry:
         secret = spec.api_key_secret_ref
-        reason = f"credentials unresolved: Secret {secret.name!r} key {secret.key!r}"
-    return ProviderEntry(ref, spec, credential, reason)
+        if secret is None:
+            return ProviderEntry(ref, spec, None)
+        where = f"Secret {secret.name!r} key {secret.key!r}"
+        if unreadable is not None:
+            self.problem(ref, "spec.apiKeySecretRef", "CredentialUnreadable", f"not routable: {unreadable}")
+            return ProviderEntry(ref, spec, None, f"credential cannot be opened: {unreadable}")
+        if plaintext is None:
+            return ProviderEntry(ref, spec, None, f"credentials unresolved: {where}")
+        invalid = credentials_mod.invalid_reason(plaintext)
+        if invalid is not None:
+            self.problem(ref, "spec.apiKeySecretRef", "CredentialInvalid", f"not routable: the credential {invalid}")
+            return ProviderEntry(ref, spec, None, f"credential invalid: {where} {invalid}")
+        return ProviderEntry(ref, spec, credentials_mod.text(plaintext))
 
 
 def compile_snapshot(
     revision: int,
     objects: Mapping[Ref, Mapping[str, Any]],
-    credentials: Mapping[Ref, str],
+    credentials: Mapping[Ref, bytes],
     keys: Mapping[Ref, list[KeyRecord]],
+    unreadable_credentials: Mapping[Ref, str] | None = None,
 ) -> ConfigSnapshot:
-    problems: list[str] = []
-    parsed = {ref: spec for ref, raw in sorted(objects.items()) if (spec := _parse(ref, raw, problems)) is not None}
-    providers = {
-        ref: _provider(ref, spec, credentials) for ref, spec in parsed.items() if isinstance(spec, specs.ProviderSpec)
-    }
+    """Compile stored specs, credential plaintexts (bytes as a Secret holds them) and issued keys.
+
+    ``unreadable_credentials`` names credentials the caller could not open (the reason), so that their providers
+    are listed as not routable rather than silently missing a credential.
+    """
+    c = _Compiler()
+    unreadable = unreadable_credentials or {}
+    parsed: dict[Ref, pydantic.BaseModel] = {}
+    for ref, raw in sorted(objects.items()):
+        spec = c.guarded(ref, c.parse, ref, raw)
+        if spec is not None:
+            parsed[ref] = spec
+    outcome = crosscheck.examine(list(parsed.items()), existing=objects.keys())
+    c.problems.extend(outcome.findings)
+
+    providers: dict[Ref, ProviderEntry] = {}
+    for ref, spec in parsed.items():
+        if isinstance(spec, specs.ProviderSpec):
+            entry = c.guarded(ref, c.provider, ref, spec, credentials.get(ref), unreadable.get(ref))
+            if entry is not None:
+                providers[ref] = entry
     models: dict[Ref, ModelEntry] = {}
     names: dict[tuple[str, str], list[ModelEntry]] = {}
     for ref, spec in parsed.items():
-        if not isinstance(spec, specs.ModelSpec):
+        if not isinstance(spec, specs.ModelSpec) or ref in outcome.orphans:
             continue
         provider = providers.get(Ref("Provider", ref.namespace, spec.provider_ref))
-        if provider is None:
-            problems.append(f"{ref}: Provider {spec.provider_ref!r} does not exist")
+        if provider is None:  # the Provider is stored but was left out itself
+            c.problem(
+                ref,
+                "spec.providerRef",
+                "ProviderNotFound",
+                f"left out: Provider {spec.provider_ref!r} is left out itself",
+            )
             continue
-        entry = ModelEntry(ref, spec, provider)
-        models[ref] = entry
-        for name in (ref.name, *spec.aliases):
-            names.setdefault((ref.namespace, name), []).append(entry)
-    policies = {ref: PolicyEntry(ref, s) for ref, s in parsed.items() if isinstance(s, specs.RoutingPolicySpec)}
+        shadowed = outcome.shadowed_aliases.get(ref, frozenset())
+        model = ModelEntry(ref, spec, provider, tuple(a for a in spec.aliases if a not in shadowed))
+        models[ref] = model
+        for name in (ref.name, *model.aliases):
+            names.setdefault((ref.namespace, name), []).append(model)
+    policies = {
+        ref: PolicyEntry(ref, spec, outcome.defaults.get(ref.namespace) == ref)
+        for ref, spec in parsed.items()
+        if isinstance(spec, specs.RoutingPolicySpec)
+    }
     key_specs = {ref: s for ref, s in parsed.items() if isinstance(s, specs.ApiKeySpec)}
     keys_by_id = {
         record.key_id: KeyEntry(ref, key_specs[ref], record)
@@ -148,5 +225,19 @@ def compile_snapshot(
         api_key_specs=key_specs,
         keys_by_id=keys_by_id,
         model_names={k: tuple(v) for k, v in names.items()},
-        problems=tuple(problems),
+        problems=tuple(c.problems),
     )
+
+
+def with_derived(snap: ConfigSnapshot, key: str, view: object, problems: Iterable[Problem] = ()) -> ConfigSnapshot:
+    """The same snapshot carrying ``view`` under ``key``, and listing the ``problems`` found deriving it."""
+    return dataclasses.replace(snap, problems=(*snap.problems, *problems), derived={**snap.derived, key: view})
+
+
+def problems_for(ref: Ref, spec: Mapping[str, Any], stored: Mapping[Ref, Mapping[str, Any]]) -> tuple[Problem, ...]:
+    """What the gateways' compile would report about ``ref`` with ``spec`` among the ``stored`` objects.
+
+    The operator calls this for the object it reconciles, so its ``Ready`` condition says what every gateway
+    will do with it. Credentials are judged where they are read (a Secret), not here.
+    """
+    return compile_snapshot(0, {**stored, ref: spec}, {}, {}).problems_of(ref)

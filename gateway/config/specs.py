@@ -33,6 +33,19 @@ ShortText = Annotated[str, Field(min_length=1, max_length=256)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Usd = Annotated[float, Field(ge=0, le=1_000_000)]
 
+# Lists whose entries the API server must keep unique, as the validators below do.
+LIST_SET: dict[str, Any] = {"x-kubernetes-list-type": "set"}
+
+WEIGHTS_ALL_ZERO = "at least one of cost, latency, failure and weight must be above 0"
+FALLBACK_SELF = "a fallback must not name its own model in to"
+ALIAS_SELF = "an alias must not name itself as a variant"
+MODEL_ALIAS_OWN_NAME = "an alias must not repeat the model's own name"
+
+
+def list_map(key: str) -> dict[str, Any]:
+    """A list of objects the API server keys by ``key``: two entries with the same key are refused."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key]}
+
 
 class _Spec(pydantic.BaseModel):
     """Base of every spec object: unknown fields are errors (a typo must never be silently ignored)."""
@@ -182,7 +195,7 @@ class Pricing(_Spec):
 class ModelSpec(_Spec):
     provider_ref: Annotated[ResourceName, Field(alias="providerRef")]
     upstream_model: Annotated[str, Field(alias="upstreamModel", min_length=1, max_length=256)]
-    aliases: Annotated[list[ModelName], Field(max_length=32)] = []
+    aliases: Annotated[list[ModelName], Field(max_length=32, json_schema_extra=LIST_SET)] = []
     context_window: Annotated[int, Field(alias="contextWindow", ge=1, le=100_000_000)] = 8192
     max_output_tokens: Annotated[int | None, Field(alias="maxOutputTokens", ge=1, le=10_000_000)] = None
     pricing: Pricing = Pricing()
@@ -204,17 +217,46 @@ class ModelSpec(_Spec):
 
 
 class ModeWeights(_Spec):
-    """Relative weights of the score terms; the engine normalises them."""
+    """Relative weights of the score terms; the engine normalises them, so at least one must be positive."""
 
     cost: Annotated[float, Field(ge=0, le=1)] = 0.25
     latency: Annotated[float, Field(ge=0, le=1)] = 0.25
     failure: Annotated[float, Field(ge=0, le=1)] = 0.25
     weight: Annotated[float, Field(ge=0, le=1)] = 0.25
 
+    model_config = pydantic.ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.cost + self.latency + self.failure + self.weight > 0.0",
+                    "message": WEIGHTS_ALL_ZERO,
+                }
+            ]
+        }
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _check_sum(self) -> ModeWeights:
+        if self.cost + self.latency + self.failure + self.weight <= 0:
+            raise ValueError(WEIGHTS_ALL_ZERO)
+        return self
+
 
 class Fallback(_Spec):
     model: ModelName
-    to: Annotated[list[ModelName], Field(min_length=1, max_length=16)]
+    to: Annotated[list[ModelName], Field(min_length=1, max_length=16, json_schema_extra=LIST_SET)]
+
+    model_config = pydantic.ConfigDict(
+        json_schema_extra={"x-kubernetes-validations": [{"rule": "!(self.model in self.to)", "message": FALLBACK_SELF}]}
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _check_chain(self) -> Fallback:
+        if len(set(self.to)) != len(self.to):
+            raise ValueError("to must not repeat a model")
+        if self.model in self.to:
+            raise ValueError(FALLBACK_SELF)
+        return self
 
 
 class AliasVariant(_Spec):
@@ -224,8 +266,16 @@ class AliasVariant(_Spec):
 
 class Alias(_Spec):
     name: ModelName
-    variants: Annotated[list[AliasVariant], Field(min_length=1, max_length=16)]
+    variants: Annotated[list[AliasVariant], Field(min_length=1, max_length=16, json_schema_extra=list_map("model"))]
     stickiness: Stickiness = Stickiness.REQUEST
+
+    model_config = pydantic.ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self.variants.all(v, v.model != self.name)", "message": ALIAS_SELF},
+            ]
+        }
+    )
 
     @pydantic.model_validator(mode="after")
     def _check_variants(self) -> Alias:
@@ -233,7 +283,7 @@ class Alias(_Spec):
         if len(set(models)) != len(models):
             raise ValueError("variants must name distinct models")
         if self.name in models:
-            raise ValueError("an alias must not name itself as a variant")
+            raise ValueError(ALIAS_SELF)
         return self
 
 
@@ -250,8 +300,8 @@ class RoutingPolicySpec(_Spec):
     max_latency_ms: Annotated[int | None, Field(alias="maxLatencyMs", ge=1, le=3_600_000)] = None
     min_weight: Annotated[int | None, Field(alias="minWeight", ge=0, le=10)] = None
     allow_degrade: Annotated[bool, Field(alias="allowDegrade")] = False
-    fallbacks: Annotated[list[Fallback], Field(max_length=64)] = []
-    aliases: Annotated[list[Alias], Field(max_length=64)] = []
+    fallbacks: Annotated[list[Fallback], Field(max_length=64, json_schema_extra=list_map("model"))] = []
+    aliases: Annotated[list[Alias], Field(max_length=64, json_schema_extra=list_map("name"))] = []
     bandit: Bandit = Bandit()
 
     @pydantic.model_validator(mode="after")

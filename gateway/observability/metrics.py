@@ -36,6 +36,12 @@ class Metrics:
             "Seconds since the served config revision was last confirmed current by a poll or a notification.",
             registry=registry,
         )
+        self.config_object_errors = prom.Gauge(
+            "tokenhub_config_object_errors",
+            "Objects of the served config revision left out or partly ignored because they do not compile, by kind.",
+            ["kind"],
+            registry=registry,
+        )
         self.ready = prom.Gauge("tokenhub_ready", "1 when this replica reports ready.", registry=registry)
         self.background_task_failures = prom.Counter(
             "tokenhub_background_task_failures",

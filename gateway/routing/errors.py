@@ -1,7 +1,8 @@
 """The routing package's exceptions, classified by what the caller can do about them.
 
 RoutingError
-├── TableError        a config snapshot cannot be compiled (operator's mistake; keep the old table)
+├── TableError        models or a policy that cannot be compiled (never for validated specs: the spec
+│                     rules forbid it; serving leaves such an object out of its namespace's table)
 ├── UnknownModel      the request names no model or alias of the table (client's mistake, 404)
 └── DirectiveError    an in-band ``@@tokenhub`` directive is malformed (client's mistake, 400)
 """

@@ -1,8 +1,9 @@
 """Routing inputs (models, policies) compiled once per config revision into an immutable, array-shaped table.
 
 Everything request-independent is precomputed (name and alias indices, model sets as bitmasks, per-token
-prices and their bounds, normalised mode weights), so a decision only reads flat tuples. Dangling policy
-references are dropped and listed in ``warnings``: deleting a model never makes the config uncompilable.
+prices and their bounds, normalised mode weights), so a decision only reads flat tuples. A policy may name a
+model by its name or one of its aliases; dangling policy references are dropped and listed in ``warnings``:
+deleting a model never makes the config uncompilable.
 """
 
 from __future__ import annotations
@@ -94,8 +95,8 @@ class RoutingPolicy:
 class CompiledPolicy:
     policy: RoutingPolicy
     weights: Mapping[modes.Mode, modes.ModeWeights]  # every mode present, each summing to 1
-    aliases: Mapping[str, AliasView]  # variants restricted to known models, weight > 0
-    fallbacks: Mapping[str, tuple[str, ...]]  # chains restricted to known models
+    aliases: Mapping[str, AliasView]  # variants as model names (aliases resolved), known, weight > 0
+    fallbacks: Mapping[str, tuple[str, ...]]  # chains of model names, keyed by model name (aliases resolved)
     bandit_budget_usd: float
 
 
@@ -151,7 +152,8 @@ def _check_model(m: ModelView) -> None:
         raise errors.TableError(f"model {m.name!r}: context window must not be negative")
 
 
-def _compile_policy(p: RoutingPolicy, index: Mapping[str, int], warnings: list[str]) -> tuple[str, CompiledPolicy]:
+def _compile_policy(p: RoutingPolicy, names: Mapping[str, str], warnings: list[str]) -> tuple[str, CompiledPolicy]:
+    """``names`` maps every model name and model alias to the model's name: policies may use either."""
     weights = {mode: p.weights.get(mode, modes.DEFAULT_WEIGHTS[mode]) for mode in modes.Mode}
     try:
         normalised = {mode: w.normalised() for mode, w in weights.items()}
@@ -159,19 +161,25 @@ def _compile_policy(p: RoutingPolicy, index: Mapping[str, int], warnings: list[s
         raise errors.TableError(f"policy {p.name!r}: {exc}") from exc
     fallbacks: dict[str, tuple[str, ...]] = {}
     for source, chain in p.fallbacks.items():
-        kept = tuple(dict.fromkeys(name for name in chain if name in index and name != source))
-        if len(kept) != len(set(chain) - {source}):
+        own = names.get(source, source)  # a source may also be a policy alias, looked up by its own name
+        known = [names[name] for name in chain if name in names]
+        if len(known) != len(chain):
             warnings.append(f"policy {p.name!r}: fallback chain of {source!r} names unknown models")
-        fallbacks[source] = kept
+        merged = (*fallbacks.get(own, ()), *known)
+        fallbacks[own] = tuple(name for name in dict.fromkeys(merged) if name != own)
     aliases: dict[str, AliasView] = {}
     for alias in p.aliases:
-        if alias.name in index:
-            warnings.append(f"policy {p.name!r}: alias {alias.name!r} is shadowed by a model of that name")
+        if alias.name in names:
+            warnings.append(f"policy {p.name!r}: alias {alias.name!r} is shadowed by a model or model alias")
             continue
-        variants = tuple(v for v in alias.variants if v.model in index and v.weight > 0)
-        if len(variants) != len(alias.variants):
+        weight_of: dict[str, int] = {}  # a model named twice (by its name and an alias) gets both weights
+        usable = [v for v in alias.variants if v.model in names and v.weight > 0]
+        for v in usable:
+            weight_of[names[v.model]] = weight_of.get(names[v.model], 0) + v.weight
+        if len(usable) != len(alias.variants):
             warnings.append(f"policy {p.name!r}: alias {alias.name!r} has unknown or zero-weight variants")
-        if variants:
+        if weight_of:
+            variants = tuple(AliasVariant(model, weight) for model, weight in weight_of.items())
             aliases[alias.name] = AliasView(alias.name, variants, alias.sticky_by)
     budget = p.bandit.budget_usd or p.max_budget_usd or 0.01
     compiled = CompiledPolicy(
@@ -214,9 +222,10 @@ def compile_table(
     for _, i in reversed(by_window):
         context_masks.append(context_masks[-1] | 1 << i)
     context_masks.reverse()
-    compiled = dict(_compile_policy(p, index, warnings) for p in policies)
+    names = {**{alias: ordered[i].name for alias, i in model_aliases.items()}, **{m.name: m.name for m in ordered}}
+    compiled = dict(_compile_policy(p, names, warnings) for p in policies)
     if default_policy not in compiled:
-        compiled[default_policy] = _compile_policy(RoutingPolicy(name=default_policy), index, warnings)[1]
+        compiled[default_policy] = _compile_policy(RoutingPolicy(name=default_policy), names, warnings)[1]
     return RoutingTable(
         models=tuple(ordered),
         index=MappingProxyType(index),

@@ -2,9 +2,11 @@
 
 The current snapshot is a single reference replaced atomically; a request takes the reference once at its start
 and keeps using that snapshot to its end, so a reload never changes configuration under a running request.
-A reload that fails keeps the previous snapshot and is counted, never half-applied. The holder also remembers when
-its revision was last confirmed current (a reload, or a poll or notification finding nothing newer): the age of
-that confirmation is how stale the served config may be, exported as ``tokenhub_config_age_seconds``.
+A reload that fails keeps the previous snapshot and is counted, never half-applied. One object that does not
+compile (a credential that does not open, a spec this version cannot read) fails no reload: it is left out,
+logged as an error naming it, counted in ``tokenhub_config_object_errors`` and listed in the snapshot. The holder
+also remembers when its revision was last confirmed current (a reload, or a poll or notification finding nothing
+newer): the age of that confirmation is how stale the served config may be (``tokenhub_config_age_seconds``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from gateway.config import snapshot
+from gateway import vault
+from gateway.config import snapshot, specs
 from gateway.observability import metrics as metrics_mod
+from gateway.serving import routing_tables
 from gateway.store import config_repo, errors, pool, vault_repo
 
 log = logging.getLogger(__name__)
@@ -32,16 +36,47 @@ def _key_records(stored: config_repo.StoredConfig) -> dict[snapshot.Ref, list[sn
     return records
 
 
+def _open_credentials(
+    stored: config_repo.StoredConfig, cipher: config_repo.CredentialCipher | None
+) -> tuple[dict[snapshot.Ref, bytes], dict[snapshot.Ref, str]]:
+    """Each credential's plaintext, or why it does not open: one bad blob leaves only its provider unroutable."""
+    if not stored.sealed_credentials:
+        return {}, {}
+    if cipher is None:
+        raise errors.VaultMismatch("credentials are stored but no vault password is configured")
+    opened: dict[snapshot.Ref, bytes] = {}
+    failed: dict[snapshot.Ref, str] = {}
+    for ref, sealed in stored.sealed_credentials.items():
+        try:
+            opened[ref] = cipher.open(ref, sealed)
+        except vault.VaultError as exc:
+            failed[ref] = str(exc)
+        except Exception as exc:  # isolation: logged with its traceback, listed, provider unroutable
+            log.exception("opening the credential of %s failed", ref)
+            failed[ref] = f"{type(exc).__name__}: {exc}"
+    return opened, failed
+
+
 def compile_stored(
     stored: config_repo.StoredConfig, cipher: config_repo.CredentialCipher | None
 ) -> snapshot.ConfigSnapshot:
-    """Open the sealed credentials and compile everything into a snapshot."""
-    credentials: dict[snapshot.Ref, str] = {}
-    if stored.sealed_credentials:
-        if cipher is None:
-            raise errors.VaultMismatch("credentials are stored but no vault password is configured")
-        credentials = {ref: cipher.open(ref, sealed).decode() for ref, sealed in stored.sealed_credentials.items()}
-    return snapshot.compile_snapshot(stored.revision, stored.objects, credentials, _key_records(stored))
+    """Open the sealed credentials and compile everything into a snapshot carrying its routing tables.
+
+    Raises only for what concerns every object (no vault password for stored credentials); anything wrong with
+    one object is in the snapshot's ``problems``.
+    """
+    opened, failed = _open_credentials(stored, cipher)
+    compiled = snapshot.compile_snapshot(stored.revision, stored.objects, opened, _key_records(stored), failed)
+    return routing_tables.attach(compiled)
+
+
+def report(compiled: snapshot.ConfigSnapshot, metrics: metrics_mod.Metrics) -> None:
+    """Make each object the snapshot leaves out (or partly ignores) visible: an error log naming it, a gauge."""
+    for problem in compiled.problems:
+        log.error("config revision %d: %s (%s)", compiled.revision, problem, problem.reason)
+    for kind in specs.KINDS:
+        count = len({p.ref for p in compiled.problems if p.ref.kind == kind})
+        metrics.config_object_errors.labels(kind).set(count)
 
 
 class ConfigHolder:
@@ -112,8 +147,7 @@ class ConfigHolder:
                 self._metrics.config_reloads.labels("error").inc()
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 raise
-            for problem in compiled.problems:
-                log.warning("config revision %d: %s", compiled.revision, problem)
+            report(compiled, self._metrics)
             self.current = compiled
             self.confirm(compiled.revision)
             self._metrics.config_reloads.labels("ok").inc()

@@ -76,7 +76,7 @@ class RoutingState:
         self._rng = rng or random.Random()
 
     def sync(self, snap: snapshot.ConfigSnapshot) -> None:
-        self._tables = routing_tables.compile_tables(snap)
+        self._tables = routing_tables.of(snap).by_namespace
 
     def table(self, namespace: str) -> tables.RoutingTable:
         found = self._tables.get(namespace)

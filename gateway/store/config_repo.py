@@ -255,3 +255,15 @@ async def object_exists(url: str, ref: documents.ObjectRef) -> bool:
             (ref.kind, ref.namespace, ref.name),
         )
         return await cur.fetchone() is not None
+
+
+async def namespace_specs(url: str, namespace: str) -> dict[documents.ObjectRef, dict[str, Any]]:
+    """The stored specs of one namespace: what an object is compiled against when the operator checks it."""
+    try:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            cur = await conn.execute(
+                "SELECT kind, namespace, name, spec FROM config_objects WHERE namespace = %s", (namespace,)
+            )
+            return {_ref(row): row[3] for row in await cur.fetchall()}
+    except psycopg.OperationalError as exc:
+        raise errors.StoreUnavailable(f"cannot read configuration: {exc}") from exc

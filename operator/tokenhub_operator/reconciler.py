@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.config import documents, parsing, reconcile
+from gateway.config import documents, parsing, reconcile, snapshot
 from gateway.store import config_repo
 from tokenhub_operator import errors
 
@@ -72,3 +72,9 @@ async def remove(ctx: Context, ref: documents.ObjectRef) -> config_repo.ApplyRes
         return reconcile.ChangeSet(deletes=(ref,)) if ref in current.objects else reconcile.ChangeSet()
 
     return await config_repo.apply(ctx.database_url, planner, owner=OWNER, cipher=ctx.cipher)
+
+
+async def compile_problems(ctx: Context, doc: documents.Document) -> tuple[documents.Finding, ...]:
+    """What every gateway's compile reports about ``doc`` among the objects stored in its namespace."""
+    stored = await config_repo.namespace_specs(ctx.database_url, doc.ref.namespace)
+    return snapshot.problems_for(doc.ref, doc.spec_json(), stored)

@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from gateway.config import documents
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Condition:
@@ -55,3 +57,11 @@ def ready(all_of: Iterable[Condition]) -> Condition:
         if cond.status is not True:
             return Condition("Ready", False if cond.status is False else None, cond.reason, cond.message)
     return Condition("Ready", True, "Reconciled", "stored in the configuration")
+
+
+def compiled(problems: Sequence[documents.Finding]) -> Condition:
+    """``Compiled``: whether every gateway serves the object as written, else the first problem's reason."""
+    if not problems:
+        return Condition("Compiled", True, "Compiled", "every gateway serves it as written")
+    message = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in problems)
+    return Condition("Compiled", False, problems[0].reason, message)

@@ -161,6 +161,24 @@ async def test_secrets_resolve_from_files_laid_out_like_a_mounted_secret(
     assert not any("anthropic" in line for line in report.unresolved)
 
 
+async def test_a_secret_file_that_is_not_text_is_reported_and_never_stored(
+    database_url: str, folder: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    secrets_dir = tmp_path / "secrets"
+    (secrets_dir / "anthropic-credentials").mkdir(parents=True)
+    (secrets_dir / "anthropic-credentials" / "apiKey").write_bytes(b"\xff\xfesk-ant")
+    settings = settings_mod.Settings(
+        data_dir=tmp_path / "d",
+        vault_password=PASSWORD,
+        secrets_dir=secrets_dir,
+        secret_env={"TOKENHUB_SECRET_OPENAI_CREDENTIALS_APIKEY": "sk-openai-test"},
+    )
+    report = await standalone.apply_path(database_url, folder, settings, prune=False)
+    (line,) = [line for line in report.unresolved if "anthropic" in line]
+    assert "is not ASCII text (byte 0xff at offset 0); it is not used" in line
+    assert [c.ref.name for c in report.result.changes.credentials] == ["openai"]
+
+
 async def test_an_api_key_is_issued_once_into_a_private_file_and_only_its_hash_is_stored(
     database_url: str, folder: pathlib.Path, settings: settings_mod.Settings
 ) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import pathlib
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -227,6 +227,15 @@ def gateway_supervision() -> supervisor.Supervision:
     return supervisor.Supervision()
 
 
+BeforeStart = Callable[[str, vault_repo.VaultCipher], Awaitable[None]]
+
+
+@pytest.fixture
+def before_gateway_start() -> BeforeStart | None:
+    """Override in a test module to change the store after the manifests are applied, before the gateway starts."""
+    return None
+
+
 @pytest_asyncio.fixture
 async def gateway(
     database_url: str,
@@ -236,6 +245,7 @@ async def gateway(
     tmp_path: pathlib.Path,
     gateway_settings: settings_mod.Settings,
     gateway_supervision: supervisor.Supervision,
+    before_gateway_start: BeforeStart | None,
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
@@ -253,6 +263,8 @@ async def gateway(
     await standalone.apply_documents(database_url, docs, source, cipher, prune=False)
     key, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "tester"))
     chat_only, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "chat-only"))
+    if before_gateway_start is not None:
+        await before_gateway_start(database_url, cipher)
 
     runtime = app_mod.create_runtime(gateway_settings, database_url, VAULT_PASSWORD, gateway_supervision)
     port = free_port()

@@ -62,11 +62,13 @@ async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_stat
             await keys_repo.issue(ctx.database_url, doc.ref, issued)
             key_id, issued_at = issued.public_id, now.strftime("%Y-%m-%dT%H:%M:%SZ")
         spend = await leases_repo.spend_this_month(ctx.database_url, doc.ref.namespace, doc.ref.name, now)
+        compiled = status.compiled(await reconciler.compile_problems(ctx, doc))
     except (errors.SpecInvalid, store_errors.StoreError) as exc:
         raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
     conditions = [
         status.Condition("Stored", True, "Stored", "in the configuration store"),
         status.Condition("Issued", True, "Issued", f"key {key_id} is in Secret {target!r}"),
+        compiled,
     ]
     if doc.spec.disabled:
         conditions.append(status.Condition("Enabled", False, "Disabled", "spec.disabled is true"))
@@ -81,6 +83,8 @@ async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_stat
         rotationHandled=rotate_token or current.get("rotationHandled"),
         spendUSD=float(spend),
     )
+    if compiled.status is not True:  # retried: the RoutingPolicy it names may be stored later
+        raise errors.to_kopf(errors.WaitingFor(compiled.message), ctx.settings.temporary_delay_s)
 
 
 @kopf.on.resume(common.GROUP, common.VERSION, PLURAL)

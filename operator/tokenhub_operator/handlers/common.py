@@ -1,4 +1,8 @@
-"""What every kind's handlers share: the resource coordinates, the clock, and writing status then raising."""
+"""What every kind's handlers share: the resource coordinates, the clock, and writing status then raising.
+
+A resource is ``Ready`` only when every gateway will serve it as written: its ``Compiled`` condition comes from
+the gateways' own compile run on it among the objects stored in its namespace (``snapshot.problems_for``).
+"""
 
 from __future__ import annotations
 
@@ -44,6 +48,21 @@ def write_status(
     return written
 
 
+def settle(
+    ctx: reconciler.Context,
+    patch_status: Any,
+    body: Mapping[str, Any],
+    conditions: Iterable[status.Condition],
+    **fields: Any,
+) -> None:
+    """Write status; while a condition is not True, raise so Kopf retries (what it waits for may appear)."""
+    wanted = list(conditions)
+    write_status(patch_status, body, wanted, **fields)
+    waiting = [c for c in wanted if c.status is not True]
+    if waiting:
+        raise errors.to_kopf(errors.WaitingFor(waiting[0].message), ctx.settings.temporary_delay_s)
+
+
 def fail(patch_status: Any, body: Mapping[str, Any], exc: Exception, delay: float) -> Exception:
     """Record why the resource is not ready and turn the failure into Kopf's retry semantics."""
     reason = {
@@ -64,4 +83,4 @@ async def remove(memo: Any, body: Mapping[str, Any]) -> reconciler.Context:
     return ctx
 
 
-__all__ = ["GROUP", "VERSION", "context", "fail", "kopf", "now", "remove", "write_status"]
+__all__ = ["GROUP", "VERSION", "context", "fail", "kopf", "now", "remove", "settle", "write_status"]

@@ -1,4 +1,8 @@
-"""RoutingPolicy: store the spec; the gateways compile it into their routing tables."""
+"""RoutingPolicy: store the spec; the gateways compile it into their routing tables.
+
+``Compiled=False`` names what the gateways ignore (a fallback or variant naming no model, an alias a model owns,
+a second default); the reconcile is retried, so the condition clears once the models it names are stored.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,13 @@ PLURAL = "routingpolicies"
 
 async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_status: Any) -> None:
     try:
-        await reconciler.store(ctx, reconciler.document(body))
+        doc = reconciler.document(body)
+        await reconciler.store(ctx, doc)
+        problems = await reconciler.compile_problems(ctx, doc)
     except (errors.SpecInvalid, store_errors.StoreError) as exc:
         raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
-    common.write_status(patch_status, body, [status.Condition("Stored", True, "Stored", "in the configuration store")])
+    stored = status.Condition("Stored", True, "Stored", "in the configuration store")
+    common.settle(ctx, patch_status, body, [stored, status.compiled(problems)])
 
 
 @kopf.on.resume(common.GROUP, common.VERSION, PLURAL)

@@ -1,6 +1,7 @@
 """Provider: resolve the credential Secret, seal it, store the spec; re-seal when the Secret changes.
 
-A Provider whose Secret (or key) is missing is still stored - gateways list it as not routable - and reported
+A Provider whose Secret (or key) is missing, or holds no usable credential (``config.credentials``: printable
+ASCII, as it is sent in a header), is still stored - gateways list it as not routable - and reported
 ``CredentialsResolved=False`` with the reason, retried with backoff. Secret events reach the Providers that
 reference them through a Kopf index, so a rotated credential is sealed again within seconds, not at the next
 periodic resync.
@@ -13,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from gateway.config import specs
+from gateway.config import credentials, specs
 from gateway.store import errors as store_errors
 from tokenhub_operator import errors, reconciler, status
 from tokenhub_operator.handlers import common
@@ -34,6 +35,10 @@ async def _credential(
     if found.value is None:
         message = f"Secret {ref.name!r} has no key {ref.key!r}"
         return None, status.Condition("CredentialsResolved", False, "KeyNotFound", message), None
+    invalid = credentials.invalid_reason(found.value)
+    if invalid is not None:  # never sealed: no gateway could send it
+        message = f"Secret {ref.name!r} key {ref.key!r} {invalid}"
+        return None, status.Condition("CredentialsResolved", False, "CredentialInvalid", message), None
     condition = status.Condition("CredentialsResolved", True, "Resolved", f"sealed from Secret {ref.name!r}")
     return found.value, condition, f"{ref.name}@{found.resource_version}"
 
