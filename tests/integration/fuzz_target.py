@@ -51,6 +51,7 @@ class Target:
     key: str  # scopes chat, embeddings, models
     process: GatewayProcess
     database_url: str
+    upstreams: tuple[upstreams.FakeUpstream, ...]
 
 
 async def _start_fakes() -> tuple[upstreams.OpenAIUpstream, upstreams.AnthropicUpstream, upstreams.VLLMUpstream]:
@@ -91,7 +92,7 @@ def running(database_url: str, tmp_path: pathlib.Path) -> Iterator[Target]:
             process = replicas.spawn_replica(tmp_path, 0, database_url, {})
             try:
                 process.wait_ready()
-                yield Target(process.url, key, process, database_url)
+                yield Target(process.url, key, process, database_url, (openai, anthropic, vllm))
             finally:
                 replicas.stop(process.proc)
         finally:

@@ -26,6 +26,7 @@ from gateway.api import openapi
 from tests.integration import fuzz_target
 from tests.plugins import pg
 
+Case = schemathesis.Case[Any]
 SCHEMA = schemathesis.openapi.from_dict(openapi.document())
 SCHEMA.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 CHECKS = [
@@ -47,7 +48,7 @@ TIMEOUT_S = 15
 
 
 @SCHEMA.hook
-def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[schemathesis.Case]:
+def flatmap_case(context: Any, case: Case) -> st.SearchStrategy[Case]:
     """A valid body names a model the config serves half the time, so it reaches routing and an upstream."""
     body = case.body
     if case.meta is None or case.meta.is_negative_at(ParameterLocation.BODY) or not isinstance(body, dict):
@@ -56,30 +57,30 @@ def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[sch
     if not native and "model" not in body:
         return st.just(case)
 
-    def named(model: str | None) -> schemathesis.Case:
+    def named(model: str | None) -> Case:
         if model is not None:
-            if native:
-                body["request"]["model_hint"] = model
-            else:
-                body["model"] = model
+            inner: dict[str, Any] = body["request"] if native else body  # type: ignore[assignment]  # checked above
+            inner["model_hint" if native else "model"] = model
         return case
 
     return st.sampled_from((None, *fuzz_target.MODELS)).map(named)
 
 
 @pytest.fixture(scope="module")
-def target(pg_server_url: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def target(
+    pg_server_url: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[fuzz_target.Target]:
     tmp_path: pathlib.Path = tmp_path_factory.mktemp("fuzz")
     with pg.database(pg_server_url, pg_template) as database_url:
         yield from fuzz_target.running(database_url, tmp_path)
 
 
-def _anthropic_client(case: schemathesis.Case) -> bool:
+def _anthropic_client(case: Case) -> bool:
     headers = {name.lower() for name in (case.headers or {})}
     return case.path == "/v1/messages" or (case.path == "/v1/models" and "anthropic-version" in headers)
 
 
-def assert_error_shape(case: schemathesis.Case, status: int, content: bytes) -> None:
+def assert_error_shape(case: Case, status: int, content: bytes) -> None:
     """A refusal carries the error object of the API the client speaks, with every field its SDK reads."""
     body = orjson.loads(content)
     if _anthropic_client(case):
@@ -93,7 +94,7 @@ def assert_error_shape(case: schemathesis.Case, status: int, content: bytes) -> 
         assert error["code"] is None or isinstance(error["code"], str), body
 
 
-def check(case: schemathesis.Case, target: fuzz_target.Target, headers: dict[str, str]) -> None:
+def check(case: Case, target: fuzz_target.Target, headers: dict[str, str]) -> None:
     response = case.call(base_url=target.url, headers=headers, timeout=TIMEOUT_S)
     reproduce = f"{case.as_curl_command(headers=headers)}\n-> {response.status_code} {response.content[:500]!r}"
     assert response.status_code < 500, f"{reproduce}\ngateway log:\n{target.process.log()[-4000:]}"
@@ -108,7 +109,7 @@ def check(case: schemathesis.Case, target: fuzz_target.Target, headers: dict[str
 @SCHEMA.parametrize()
 @FUZZ
 def test_fuzzed_requests_with_a_valid_key_get_no_5xx_and_refusals_in_the_apis_shape(
-    case: schemathesis.Case, target: fuzz_target.Target
+    case: Case, target: fuzz_target.Target
 ) -> None:
     check(case, target, {"authorization": f"Bearer {target.key}"})
 
@@ -116,7 +117,7 @@ def test_fuzzed_requests_with_a_valid_key_get_no_5xx_and_refusals_in_the_apis_sh
 @SCHEMA.parametrize()
 @FUZZ
 def test_fuzzed_requests_without_a_valid_key_get_no_5xx_and_refusals_in_the_apis_shape(
-    case: schemathesis.Case, target: fuzz_target.Target
+    case: Case, target: fuzz_target.Target
 ) -> None:
     check(case, target, {})
 
@@ -131,3 +132,5 @@ def test_the_fuzzed_gateway_logged_no_unhandled_error_and_kept_writing_its_reque
     with psycopg.connect(target.database_url) as conn:
         row = conn.execute("SELECT count(*) FROM request_logs").fetchone()
     assert row is not None and row[0] > 0
+    reached = {fake.url for fake in target.upstreams if fake.requests}
+    assert len(reached) == len(target.upstreams), "valid requests should reach every kind of upstream"

@@ -27,6 +27,7 @@ from gateway.routing import modes
 from gateway.serving import embeddings, errors, native
 
 COMMITTED = pathlib.Path(__file__).parents[4] / "docs" / "openapi.json"
+Case = schemathesis.Case[Any]
 SCHEMA = schemathesis.openapi.from_dict(openapi.document())
 SETTINGS = hypothesis.settings(
     max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=list(hypothesis.HealthCheck)
@@ -132,7 +133,7 @@ def test_a_schema_valid_body_passes_its_validator_unless_it_breaks_a_rule_betwee
 
     @SETTINGS
     @hypothesis.given(SCHEMA[path]["POST"].as_strategy(generation_mode=GenerationMode.POSITIVE))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: Case) -> None:
         param = _refused_at(validate, case.body)
         assert param is None or re.match(allowed, param), f"refused at {param!r}: {case.body!r}"
 
@@ -145,7 +146,7 @@ def test_a_schema_invalid_body_is_refused_by_its_validator(path: str) -> None:
 
     @SETTINGS
     @hypothesis.given(SCHEMA[path]["POST"].as_strategy(generation_mode=GenerationMode.NEGATIVE))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: Case) -> None:
         hypothesis.assume(case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY))
         assert _refused_at(validate, case.body) is not None, f"accepted: {case.body!r}"
 
