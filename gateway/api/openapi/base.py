@@ -32,8 +32,11 @@ NonNegativeInt = Annotated[int, pydantic.Field(ge=0, le=checks.INT_MAX)]
 
 
 def present(field: str, value_schema: dict[str, Any]) -> dict[str, Any]:
-    """JSON Schema for "``field`` is present and matches ``value_schema``" (for ``if``/``anyOf`` rules)."""
-    return {"required": [field], "properties": {field: value_schema}}
+    """JSON Schema for "an object with ``field``, matching ``value_schema``" (for ``if``/``anyOf`` rules).
+
+    The ``type`` matters where the rule is nested: ``required`` alone holds for ``null``, which is no object.
+    """
+    return {"type": "object", "required": [field], "properties": {field: value_schema}}
 
 
 def not_null() -> dict[str, Any]:

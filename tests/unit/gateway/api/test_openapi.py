@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import hypothesis
+import jsonschema_rs
 import pytest
 import schemathesis
 from schemathesis.core.parameters import ParameterLocation
@@ -151,3 +152,42 @@ def test_a_schema_invalid_body_is_refused_by_its_validator(path: str) -> None:
         assert _refused_at(validate, case.body) is not None, f"accepted: {case.body!r}"
 
     run()
+
+
+USER = {"role": "user", "content": "hi"}
+EDGES: list[tuple[str, dict[str, Any], bool]] = [
+    ("NativeChatRequest", {"request": {"messages": [USER], "parameters": None}}, True),
+    ("NativeChatRequest", {"request": {"messages": [USER], "parameters": {"stream_options": {}}}}, False),
+    (
+        "NativeChatRequest",
+        {"request": {"messages": [USER], "parameters": {"stream_options": {}}, "stream": True}},
+        True,
+    ),
+    ("NativeChatRequest", {"request": {"messages": [USER]}, "policy": {"speed": 1}}, False),
+    ("ChatCompletionRequest", {"model": "m", "messages": [USER], "max_tokens": 5.0, "stream_options": None}, True),
+    ("ChatCompletionRequest", {"model": "m", "messages": [USER], "stream_options": {}}, False),
+    ("ChatCompletionRequest", {"model": "m", "messages": [{"role": "assistant", "refusal": "no"}]}, True),
+    ("ChatCompletionRequest", {"model": "m", "messages": [{"role": "assistant", "tool_calls": []}]}, False),
+    (
+        "MessagesRequest",
+        {"model": "m", "max_tokens": 1, "messages": [USER], "tools": [{"name": "t", "type": "x"}]},
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("component", "body", "valid"), EDGES)
+def test_the_document_and_the_validators_agree_at_the_edges(component: str, body: dict[str, Any], valid: bool) -> None:
+    document = openapi.document()
+    validator = jsonschema_rs.validator_for(
+        {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+    )
+    assert validator.is_valid(body) is valid
+    validate, _ = ENDPOINTS[
+        {
+            "NativeChatRequest": "/v1/chat",
+            "ChatCompletionRequest": "/v1/chat/completions",
+            "MessagesRequest": "/v1/messages",
+        }[component]
+    ]
+    assert (_refused_at(validate, body) is None) is valid
