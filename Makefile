@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports crds test-unit test-integration test-e2e test-agents clean
+.PHONY: run test check lint typecheck imports crds openapi test-unit test-integration test-fuzz test-e2e test-agents clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ run: $(STAMP)  ## start the standalone gateway on examples/ with the embedded Po
 
 test: check test-unit test-integration test-e2e  ## everything CI runs
 
-check: lint typecheck imports crds  ## static checks; fails if a generated file is stale
+check: lint typecheck imports crds openapi  ## static checks; fails if a generated file is stale
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -34,11 +34,18 @@ crds: $(STAMP)
 	$(BIN)/python -m gateway.config.crdgen crds >/dev/null
 	git diff --exit-code -- crds || (echo "crds/ is stale: commit the regenerated files" && exit 1)
 
+openapi: $(STAMP)  ## the model API's OpenAPI document, generated from the request models
+	$(BIN)/python -m gateway.api.openapi docs/openapi.json
+	git diff --exit-code -- docs/openapi.json || (echo "docs/openapi.json is stale: commit the regenerated file" && exit 1)
+
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 test-integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
+
+test-fuzz: $(STAMP)  ## schemathesis against a running gateway (part of test-integration; here on its own)
+	$(BIN)/pytest -q tests/integration/test_public_api_fuzz.py
 
 test-e2e: $(STAMP)  ## builds etcd, kube-apiserver, kubectl and helm from Go modules once (cached), then runs e2e/
 	bash e2e/controlplane/build.sh

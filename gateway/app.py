@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import prometheus_client
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -20,7 +21,8 @@ from starlette.types import Receive, Scope, Send
 import gateway
 from gateway import settings as settings_mod
 from gateway.accounting import leases
-from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai, responses
+from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai, openapi, responses
+from gateway.api import errors as api_errors
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import error_bodies
 from gateway.serving import runtime as runtime_mod
@@ -102,8 +104,17 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
             await runtime.stop()
 
     app = Starlette(
-        routes=[*openai.routes, *anthropic.routes, *native.routes, *admin.routes, *health.routes, *metrics.routes],
+        routes=[
+            *openai.routes,
+            *anthropic.routes,
+            *native.routes,
+            *admin.routes,
+            *health.routes,
+            *metrics.routes,
+            *openapi.routes,
+        ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: api_errors.routing_refusal},
     )
     app.state.version = gateway.__version__
     app.state.runtime = runtime

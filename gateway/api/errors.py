@@ -8,6 +8,8 @@ TokenHub error exactly as one from the provider itself.
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api import responses
@@ -30,3 +32,25 @@ def render(api: ClientApi, exc: errors.RequestFailed, headers: dict[str, str]) -
     else:
         body = error_bodies.openai_body(exc.status, exc.message, param=exc.param, code=exc.code, error_type=exc.kind)
     return responses.json(body, exc.status, all_headers)
+
+
+def _speaks_anthropic(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/v1/messages") or (path == "/v1/models" and "anthropic-version" in request.headers)
+
+
+async def routing_refusal(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals - no such path, a method the path does not take - in the client's error shape."""
+    assert isinstance(exc, HTTPException)
+    status, path = exc.status_code, request.url.path
+    if status == 404:
+        message = f"no such endpoint: {path}"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {path}"
+    else:
+        message = exc.detail
+    if _speaks_anthropic(request):
+        body = error_bodies.anthropic_body(status, message)
+    else:
+        body = error_bodies.openai_body(status, message)
+    return responses.json(body, status, exc.headers)

@@ -4,9 +4,10 @@
      "policy"?: {"mode", "max_budget_usd", "max_latency_ms", "min_weight"}}
 
 ``@@tokenhub`` directives in system and user turns override the policy field by field (the last one wins), and
-are stripped before anything goes upstream. Every bad value is a 400 naming the field or the directive. The
-routing engine takes the stricter of the RoutingPolicy's limits and these hints: a hint can narrow what the
-operator allows, never widen it.
+are stripped before anything goes upstream. The assembled request then meets the OpenAI rules, as if sent to
+``/v1/chat/completions``. Every bad value is a 400 naming the field or the directive. The routing engine takes
+the stricter of the RoutingPolicy's limits and these hints: a hint can narrow what the operator allows, never
+widen it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import dataclasses
 import math
 from typing import Any
 
+from gateway.providers.wire import errors as wire_errors
+from gateway.providers.wire import openai_chat
 from gateway.routing import directives, modes
 from gateway.routing import errors as routing_errors
 from gateway.serving import errors
 
 RESERVED_PARAMETERS = frozenset({"model", "messages", "stream"})
+POLICY_FIELDS = frozenset({"mode", "max_budget_usd", "max_latency_ms", "min_weight"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ def _hints(policy: object) -> Hints:
         return Hints()
     if not isinstance(policy, dict):
         raise errors.InvalidRequest("policy must be an object", param="policy")
-    unknown = set(policy) - {"mode", "max_budget_usd", "max_latency_ms", "min_weight"}
+    unknown = set(policy) - POLICY_FIELDS
     if unknown:
         raise errors.InvalidRequest(f"policy has unknown fields: {', '.join(sorted(unknown))}", param="policy")
     mode = policy.get("mode")
@@ -80,6 +84,24 @@ def _text(content: object) -> str:
     return ""
 
 
+def _where(param: str) -> str:
+    """Where a field of the assembled OpenAI body came from in the native request."""
+    if param == "model":
+        return "request.model_hint"
+    if param.startswith("messages"):
+        return f"request.{param}"
+    return f"request.parameters.{param}"
+
+
+def _validated(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        openai_chat.validate_request(body)
+    except wire_errors.WireError as exc:
+        where = _where(exc.param)
+        raise errors.InvalidRequest(f"{where}: {exc.message}", param=where) from exc
+    return body
+
+
 def parse(payload: object) -> NativeRequest:
     if not isinstance(payload, dict):
         raise errors.InvalidRequest("the body must be a JSON object")
@@ -99,13 +121,21 @@ def parse(payload: object) -> NativeRequest:
         {**message, "content": parsed.texts[n]} if n in parsed.sources else message
         for n, message in enumerate(messages)
     ]
-    parameters = request.get("parameters") or {}
+    parameters = request.get("parameters")
+    if parameters is None:
+        parameters = {}
     if not isinstance(parameters, dict):
         raise errors.InvalidRequest("request.parameters must be an object", param="request.parameters")
+    hint = request.get("model_hint")
+    if hint is not None and not isinstance(hint, str):
+        raise errors.InvalidRequest("request.model_hint must be a string", param="request.model_hint")
+    stream = request.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise errors.InvalidRequest("request.stream must be a boolean", param="request.stream")
     body: dict[str, Any] = {k: v for k, v in parameters.items() if k not in RESERVED_PARAMETERS}
     body["messages"] = stripped
-    body["model"] = found.model or request.get("model_hint") or "auto"
-    if request.get("stream"):
+    body["model"] = found.model or hint or "auto"
+    if stream:
         body["stream"] = True
     merged = Hints(
         mode=found.mode or hints.mode,
@@ -113,4 +143,4 @@ def parse(payload: object) -> NativeRequest:
         max_latency_ms=found.max_latency_ms if found.max_latency_ms is not None else hints.max_latency_ms,
         min_weight=found.min_weight if found.min_weight is not None else hints.min_weight,
     )
-    return NativeRequest(body, merged)
+    return NativeRequest(_validated(body), merged)

@@ -76,9 +76,22 @@ class RequestLogRow:
 
     def values(self) -> tuple[Any, ...]:
         return tuple(
-            orjson.dumps(list(self.attempts)).decode() if name == "attempts" else getattr(self, name)
+            orjson.dumps(list(self.attempts)).decode() if name == "attempts" else storable(getattr(self, name))
             for name in COLUMNS
         )
+
+
+def storable(value: Any) -> Any:
+    """Text Postgres can hold: a NUL byte and lone surrogates (both can come from a client) written as escapes."""
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "\\u0000")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "backslashreplace").decode()
+    return value
 
 
 async def insert_batch(conn: psycopg.AsyncConnection[Any], rows: Sequence[RequestLogRow]) -> None:

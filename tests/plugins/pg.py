@@ -58,7 +58,7 @@ def pg_template(pg_server_url: str) -> str:
 
 
 @contextlib.contextmanager
-def _database(server_url: str, template: str | None) -> Iterator[str]:
+def database(server_url: str, template: str | None) -> Iterator[str]:
     """A database of its own, dropped (even with connections left open) afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     clause = f" TEMPLATE {template}" if template else ""
@@ -74,14 +74,14 @@ def _database(server_url: str, template: str | None) -> Iterator[str]:
 @pytest.fixture
 def database_url(pg_server_url: str, pg_template: str) -> Iterator[str]:
     """A migrated, empty database of this test's own."""
-    with _database(pg_server_url, pg_template) as url:
+    with database(pg_server_url, pg_template) as url:
         yield url
 
 
 @pytest.fixture
 def empty_database_url(pg_server_url: str) -> Iterator[str]:
     """A database with no schema at all, for migration tests."""
-    with _database(pg_server_url, None) as url:
+    with database(pg_server_url, None) as url:
         yield url
 
 

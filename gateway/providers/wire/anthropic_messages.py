@@ -32,7 +32,7 @@ def parse_request(body: bytes) -> dict[str, Any]:
 
 def validate_request(request: dict[str, Any]) -> None:
     checks.string(*checks.required(request, "model"), non_empty=True)
-    checks.integer(*checks.required(request, "max_tokens"), minimum=1)
+    request["max_tokens"] = checks.integer(*checks.required(request, "max_tokens"), minimum=1)
     messages = checks.array(*checks.required(request, "messages"), min_items=1)
     _validate_messages(messages)
     system = request.get("system")
@@ -45,7 +45,7 @@ def validate_request(request: dict[str, Any]) -> None:
     if (value := request.get("top_p")) is not None:
         checks.number(value, "top_p", minimum=0, maximum=1)
     if (value := request.get("top_k")) is not None:
-        checks.integer(value, "top_k", minimum=0)
+        request["top_k"] = checks.integer(value, "top_k", minimum=0)
     if (value := request.get("stop_sequences")) is not None:
         for j, item in enumerate(checks.array(value, "stop_sequences")):
             checks.string(item, f"stop_sequences[{j}]")
@@ -58,7 +58,7 @@ def validate_request(request: dict[str, Any]) -> None:
     if (value := request.get("thinking")) is not None:
         kind = checks.one_of(checks.obj(value, "thinking").get("type"), "thinking.type", ("enabled", "disabled"))
         if kind == "enabled":
-            checks.integer(*checks.required(value, "budget_tokens", "thinking"), minimum=1024)
+            value["budget_tokens"] = checks.integer(*checks.required(value, "budget_tokens", "thinking"), minimum=1024)
     _validate_tools(request)
 
 

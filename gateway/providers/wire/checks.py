@@ -2,7 +2,9 @@
 
 Plain ``isinstance`` tests on the dicts orjson produced, no schema library and no copies: a six-message chat
 request with tools and images validates in about 15 microseconds on one core. ``bool`` is a subclass of
-``int`` in Python but not a JSON number, so the numeric checks refuse it explicitly.
+``int`` in Python but not a JSON number, so the numeric checks refuse it explicitly. JSON has one number type:
+``2.0`` is the integer 2 (as JSON Schema says), so ``integer`` takes it and returns ``2``; integers are held to
+the range orjson reads as integers and can write back (``INT_MIN``..``INT_MAX``).
 """
 
 from __future__ import annotations
@@ -59,13 +61,22 @@ def boolean(value: object, param: str) -> bool:
     return value
 
 
+INT_MIN = -(2**63)
+INT_MAX = 2**64 - 1
+
+
 def integer(value: object, param: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """The integer ``value`` (``2.0`` read as ``2``); callers store it back so upstreams are sent ``2``."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise wrong_type(param, "an integer", value)
-    if minimum is not None and value < minimum:
-        raise WireError(param, f"must be at least {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise WireError(param, f"must be at most {maximum}, got {value}")
+    low = INT_MIN if minimum is None else minimum
+    high = INT_MAX if maximum is None else maximum
+    if value < low:
+        raise WireError(param, f"must be at least {low}, got {value}")
+    if value > high:
+        raise WireError(param, f"must be at most {high}, got {value}")
     return value
 
 

@@ -154,7 +154,10 @@ def _assistant(message: dict[str, Any], at: str) -> set[str]:
     """Check an assistant message; return the ids of its tool calls."""
     content = message.get("content")
     calls = message.get("tool_calls")
-    if content is None and not calls and message.get("refusal") is None:
+    refusal = message.get("refusal")
+    if refusal is not None:
+        checks.string(refusal, f"{at}.refusal")
+    if content is None and not calls and refusal is None:
         raise WireError(f"{at}.content", "an assistant message needs content or tool_calls")
     if content is not None and not isinstance(content, str):
         for j, part in enumerate(checks.array(content, f"{at}.content")):
@@ -178,9 +181,11 @@ def _assistant(message: dict[str, Any], at: str) -> set[str]:
 def _validate_sampling(request: dict[str, Any]) -> None:
     for key in ("max_tokens", "max_completion_tokens"):
         if (value := request.get(key)) is not None:
-            checks.integer(value, key, minimum=1)
-    if (n := request.get("n")) is not None and checks.integer(n, "n", minimum=1) > 1:
-        raise WireError("n", "only n=1 is supported")
+            request[key] = checks.integer(value, key, minimum=1)
+    if (n := request.get("n")) is not None:
+        request["n"] = checks.integer(n, "n", minimum=1)
+        if request["n"] > 1:
+            raise WireError("n", "only n=1 is supported")
     if (value := request.get("temperature")) is not None:
         checks.number(value, "temperature", minimum=0, maximum=2)
     if (value := request.get("top_p")) is not None:
@@ -189,12 +194,12 @@ def _validate_sampling(request: dict[str, Any]) -> None:
         if (value := request.get(key)) is not None:
             checks.number(value, key, minimum=-2, maximum=2)
     if (value := request.get("seed")) is not None:
-        checks.integer(value, "seed")
+        request["seed"] = checks.integer(value, "seed")
     logprobs = request.get("logprobs")
     if logprobs is not None:
         checks.boolean(logprobs, "logprobs")
     if (value := request.get("top_logprobs")) is not None:
-        checks.integer(value, "top_logprobs", minimum=0, maximum=20)
+        request["top_logprobs"] = checks.integer(value, "top_logprobs", minimum=0, maximum=20)
         if not logprobs:
             raise WireError("top_logprobs", "requires logprobs to be true")
     stop = request.get("stop")

@@ -1,0 +1,100 @@
+"""What the public endpoints answer: the two error shapes, and the successful bodies the gateway itself writes.
+
+Completions and embeddings come from the upstream (translated when the APIs differ), so they are described only
+as objects; the error shapes, the model lists, the native envelope and the probes are the gateway's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pydantic
+
+from gateway.api.openapi import base
+
+
+class OpenAIErrorDetail(base.Open):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(base.Open):
+    """A refusal on the OpenAI routes and ``/v1/chat``; the OpenAI SDKs raise their typed errors from it."""
+
+    error: OpenAIErrorDetail
+
+
+class AnthropicErrorDetail(base.Open):
+    type: str
+    message: str
+
+
+class AnthropicError(base.Open):
+    """A refusal on ``/v1/messages`` (and ``/v1/models`` asked with ``anthropic-version``)."""
+
+    type: Literal["error"]
+    error: AnthropicErrorDetail
+
+
+class OpenAIModel(base.Open):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+    context_window: int
+
+
+class OpenAIModelList(base.Open):
+    object: Literal["list"]
+    data: list[OpenAIModel]
+
+
+class AnthropicModel(base.Open):
+    type: Literal["model"]
+    id: str
+    display_name: str
+    created_at: str
+
+
+class AnthropicModelList(base.Open):
+    data: list[AnthropicModel]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+class NativeChatResponse(base.Open):
+    """The OpenAI completion, wrapped with what the gateway decided and what it cost."""
+
+    negotiated_model: str
+    provider: str
+    cost_usd: float
+    routing_reason: str
+    decision: str
+    response: dict[str, Any]
+
+
+class Liveness(base.Open):
+    status: Literal["ok"]
+
+
+class Readiness(base.Open):
+    status: Literal["ready", "not ready"]
+    draining: bool
+    config_revision: int | None
+    routable_models: int
+    reason: str | None = None
+
+
+def models() -> tuple[type[pydantic.BaseModel], ...]:
+    return (
+        OpenAIError,
+        AnthropicError,
+        OpenAIModelList,
+        AnthropicModelList,
+        NativeChatResponse,
+        Liveness,
+        Readiness,
+    )
