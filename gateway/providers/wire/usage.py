@@ -55,8 +55,8 @@ def estimate_tokens(chars: int) -> int:
 def from_openai(body: dict[str, Any]) -> Usage | None:
     """Usage of a chat.completion or of the usage-bearing chunk of a stream; ``None`` when it has none.
 
-    Tokens written to the cache, which routers such as OpenRouter report as
-    ``prompt_tokens_details.cache_write_tokens`` (part of ``prompt_tokens``, like ``cached_tokens``), are
+    Tokens written to the cache, ``prompt_tokens_details.cache_write_tokens`` (a field of the ``openai`` SDK's
+    types, reported by routers such as OpenRouter; part of ``prompt_tokens``, like ``cached_tokens``), are
     ``cache_write_tokens``; ``to_openai`` writes them back there.
     """
     usage = body.get("usage")
