@@ -19,6 +19,8 @@ from gateway.providers.wire import checks, media
 from gateway.providers.wire.errors import WireError
 
 ROLES = ("user", "assistant", "system")
+# the block types checked field by field (any other type only for having one, and left to Anthropic)
+BLOCK_TYPES = ("text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking")
 USER_ONLY = frozenset({"tool_result"})
 ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking"})
 IMAGE_MEDIA_TYPES = tuple(sorted(media.ANTHROPIC_IMAGE_TYPES))
@@ -43,7 +45,7 @@ def parse_request(body: bytes, *, count_only: bool = False) -> dict[str, Any]:
 def validate_request(request: dict[str, Any], *, count_only: bool = False) -> None:
     checks.string(*checks.required(request, "model"), non_empty=True)
     if not count_only or request.get("max_tokens") is not None:
-        checks.integer(*checks.required(request, "max_tokens"), minimum=1)
+        request["max_tokens"] = checks.integer(*checks.required(request, "max_tokens"), minimum=1)
     messages = checks.array(*checks.required(request, "messages"), min_items=1)
     _validate_messages(messages)
     system = request.get("system")
@@ -57,7 +59,7 @@ def validate_request(request: dict[str, Any], *, count_only: bool = False) -> No
     if (value := request.get("top_p")) is not None:
         checks.number(value, "top_p", minimum=0, maximum=1)
     if (value := request.get("top_k")) is not None:
-        checks.integer(value, "top_k", minimum=0)
+        request["top_k"] = checks.integer(value, "top_k", minimum=0)
     if (value := request.get("stop_sequences")) is not None:
         for j, item in enumerate(checks.array(value, "stop_sequences")):
             checks.string(item, f"stop_sequences[{j}]")
@@ -82,7 +84,9 @@ def _validate_settings(request: dict[str, Any]) -> None:
     if (value := request.get("thinking")) is not None:
         kind = checks.one_of(checks.obj(value, "thinking").get("type"), "thinking.type", THINKING_TYPES)
         if kind == "enabled":
-            checks.integer(*checks.required(value, "budget_tokens", "thinking"), minimum=MIN_THINKING_BUDGET)
+            value["budget_tokens"] = checks.integer(
+                *checks.required(value, "budget_tokens", "thinking"), minimum=MIN_THINKING_BUDGET
+            )
         if (display := value.get("display")) is not None:  # summarized, omitted, and newer ones under betas
             checks.string(display, "thinking.display", non_empty=True)
     if (value := request.get("output_config")) is not None:
@@ -225,7 +229,7 @@ def _validate_block(value: object, at: str, role: str) -> None:
         checks.string(*checks.required(block, "signature", at))
     elif kind == "redacted_thinking":
         checks.string(*checks.required(block, "data", at))
-    # any other type (server tool use and results, search results, beta blocks) is Anthropic's to judge
+    # any other type than BLOCK_TYPES (server tool use and results, search results, beta blocks) is Anthropic's
 
 
 def _validate_tool_result(block: dict[str, Any], at: str) -> None:

@@ -293,3 +293,15 @@ def test_unknown_fields_anywhere_reach_anthropic_as_sent(extra: dict[str, Any], 
     parsed = anthropic_messages.parse_request(raw)
     assert orjson.loads(anthropic_messages.prepare_upstream(parsed, "up")) == orjson.loads(raw) | {"model": "up"}
     assert anthropic_messages.prepare_upstream(parsed, request_body["model"]) == raw
+
+
+@pytest.mark.parametrize("kind", anthropic_messages.BLOCK_TYPES)
+def test_the_checked_block_types_are_refused_without_their_fields_and_others_pass_as_they_are(kind: str) -> None:
+    role = "assistant" if kind in anthropic_messages.ASSISTANT_ONLY else "user"
+    bare: list[dict[str, Any]] = [user(), {"role": role, "content": [{"type": kind}]}, user("go on")]
+    if role == "user":
+        bare = bare[1:]
+    with pytest.raises(WireError) as caught:
+        anthropic_messages.validate_request(body(*bare))
+    assert caught.value.param.startswith(f"messages[{len(bare) - 2}].content[0].")
+    anthropic_messages.validate_request(body(user([{"type": f"{kind}_of_a_newer_beta"}])))
