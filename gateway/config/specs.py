@@ -185,11 +185,17 @@ class ProviderSpec(_Spec):
         return (self.base_url,) if self.base_url else tuple(self.endpoints)
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class Pricing(_Spec):
-    """USD per 1,000 tokens; zero means free (self-hosted)."""
+    """USD per 1,000 tokens; zero means free (self-hosted). Cache reads and writes cost the input price unless set."""
 
     input_per_1k: Annotated[Usd, Field(alias="inputPer1K")] = 0.0
     output_per_1k: Annotated[Usd, Field(alias="outputPer1K")] = 0.0
+    cache_read_per_1k: Annotated[Usd | None, Field(alias="cacheReadPer1K", exclude_if=_unset)] = None
+    cache_write_per_1k: Annotated[Usd | None, Field(alias="cacheWritePer1K", exclude_if=_unset)] = None
 
 
 class ModelSpec(_Spec):
