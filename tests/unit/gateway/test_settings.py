@@ -34,8 +34,27 @@ def test_defaults_and_values_are_read() -> None:
         ("TOKENHUB_LOG_LEVEL", "loud"),
         ("TOKENHUB_BUDGET_FAIL_OPEN", "maybe"),
         ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "-1"),
+        ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "nan"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "0"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "2.5"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "inf"),
+        ("TOKENHUB_HEADER_TIMEOUT_SECONDS", "0"),
+        ("TOKENHUB_BODY_TIMEOUT_SECONDS", "soon"),
     ],
 )
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(settings.SettingsError, match=name):
         settings.Settings.from_env({name: value})
+
+
+def test_inbound_limits_are_read() -> None:
+    defaults = settings.Settings.from_env({})
+    assert (defaults.max_concurrent_requests, defaults.header_timeout_s, defaults.body_timeout_s) == (1000, 10, 30)
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_MAX_CONCURRENT_REQUESTS": "64",
+            "TOKENHUB_HEADER_TIMEOUT_SECONDS": "2.5",
+            "TOKENHUB_BODY_TIMEOUT_SECONDS": "120",
+        }
+    )
+    assert (parsed.max_concurrent_requests, parsed.header_timeout_s, parsed.body_timeout_s) == (64, 2.5, 120)
