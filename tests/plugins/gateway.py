@@ -14,12 +14,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
+import pytest
 import pytest_asyncio
 import uvicorn
 
 from gateway import app as app_mod
+from gateway import server as server_mod
 from gateway import settings as settings_mod
 from gateway import standalone
+from gateway.api import inbound
 from gateway.config import documents, manifests
 from gateway.serving import runtime as runtime_mod
 from gateway.store import keys_repo, vault_repo
@@ -194,8 +197,15 @@ def render_manifests(
     )
 
 
+@pytest.fixture
+def gateway_settings() -> settings_mod.Settings:
+    """The settings of the ``gateway`` fixture; a test module overrides this fixture to try other limits."""
+    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False)
+
+
 @pytest_asyncio.fixture
 async def gateway(
+    gateway_settings: settings_mod.Settings,
     database_url: str,
     openai_upstream: upstreams.OpenAIUpstream,
     anthropic_upstream: upstreams.AnthropicUpstream,
@@ -219,18 +229,11 @@ async def gateway(
     key, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "tester"))
     chat_only, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "chat-only"))
 
-    settings = settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False)
+    settings = dataclasses.replace(gateway_settings, host="127.0.0.1", port=free_port())
     runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
-    port = free_port()
-    config = uvicorn.Config(
-        app_mod.create_app(runtime, ADMIN_TOKEN),
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
+    port = settings.port
+    app = app_mod.create_app(runtime, ADMIN_TOKEN, inbound.Limits.of(settings))
+    server = uvicorn.Server(server_mod.uvicorn_config(app, settings))
     task = asyncio.create_task(server.serve(), name="gateway-under-test")
     while not server.started:
         if task.done():
