@@ -126,3 +126,24 @@ async def test_a_bug_is_a_500_with_its_own_row(gateway: Gateway, monkeypatch: py
     assert response.status_code == 500 and response.json()["error"]["type"] == "server_error"
     (row,) = await gateway.log_rows(1, "endpoint, status, error_class, error_message")
     assert row == ("embeddings", 500, "internal", "unexpected RuntimeError; the gateway's log has the details")
+
+
+async def test_model_listing_refusals_are_in_the_clients_shape_and_logged(gateway: Gateway) -> None:
+    revision = await gateway.apply(
+        """
+        apiVersion: tokenhub.io/v1alpha1
+        kind: ApiKey
+        metadata: {name: embedder}
+        spec: {scopes: [embeddings]}
+        """
+    )
+    await gateway.until_revision(revision)
+    embedder = await gateway.issue_key("embedder")
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        unknown = await http.get("/v1/models", headers={"x-api-key": "thk_x", "anthropic-version": "2023-06-01"})
+        forbidden = await http.get("/v1/models", headers={"authorization": f"Bearer {embedder}"})
+    assert unknown.status_code == 401 and unknown.json()["error"]["type"] == "authentication_error"
+    assert unknown.json()["type"] == "error"  # an Anthropic client gets Anthropic's shape
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["type"] == "permission_error"
+    rows = await gateway.log_rows(2, "endpoint, status, error_class")
+    assert rows == [("models", 401, "unauthenticated"), ("models", 403, "forbidden")]
