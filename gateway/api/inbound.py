@@ -1,11 +1,9 @@
-"""Reading what a client sent: the request id, the API key, then the body (bounded in size and time) and its JSON.
+"""Reading what a client sent: request id, API key, then the body (bounded in size and time) and its JSON.
 
-Endpoints check the key before they read the body, so an unauthenticated upload is answered without being read.
-The body has one deadline for all of it, not one per read: a client sending a byte every few seconds would pass
-any per-read timeout and hold its request forever. JSON may nest at most 64 deep: orjson parses up to 1024 but
-serialises only up to 255, so a body in between would otherwise fail later, as a 500. The depth is measured on
-the parsed value, level by level, in comprehensions (about 1 us for a small chat body, under half the parse time
-for large ones); scanning the raw bytes instead costs several parses, because strings may hold brackets.
+Endpoints check the key before they read the body. The body has one deadline for all of it, not one per read (a
+byte every few seconds passes any per-read timeout). JSON may nest 64 deep: orjson parses 1024 levels but writes
+only 255, so a body in between used to fail later, as a 500. Depth is measured on the parsed value level by level
+(about 1 us for a small chat body; scanning the raw bytes costs more, as strings may hold brackets).
 """
 
 from __future__ import annotations
