@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import pathlib
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -25,10 +26,11 @@ WRONG_KEY = "thk_aaaaaaaaaaaaaaaa_" + "b" * 56
 
 
 @pytest.fixture
-def gateway_settings() -> settings_mod.Settings:
+def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
     return settings_mod.Settings(
         config_poll_interval_s=0.2,
         health_probes=False,
+        data_dir=tmp_path / "data",
         header_timeout_s=TIMEOUT_S,
         body_timeout_s=TIMEOUT_S,
         max_concurrent_requests=CAP,
