@@ -198,19 +198,19 @@ def render_manifests(
 
 
 @pytest.fixture
-def gateway_settings() -> settings_mod.Settings:
-    """The settings of the ``gateway`` fixture; a test module overrides this fixture to try other limits."""
-    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False)
+def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
+    """The settings of the ``gateway`` fixture; a test module overrides this fixture to change them."""
+    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False, data_dir=tmp_path / "data")
 
 
 @pytest_asyncio.fixture
 async def gateway(
-    gateway_settings: settings_mod.Settings,
     database_url: str,
     openai_upstream: upstreams.OpenAIUpstream,
     anthropic_upstream: upstreams.AnthropicUpstream,
     vllm_upstreams: tuple[upstreams.VLLMUpstream, ...],
     tmp_path: pathlib.Path,
+    gateway_settings: settings_mod.Settings,
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
