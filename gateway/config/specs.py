@@ -324,6 +324,7 @@ class RoutingPolicySpec(_Spec):
 class RateLimit(_Spec):
     rpm: Annotated[int | None, Field(ge=1, le=10_000_000)] = None
     tpm: Annotated[int | None, Field(ge=1, le=10_000_000_000)] = None
+    concurrent: Annotated[int | None, Field(ge=1, le=100_000)] = None  # requests in flight, per gateway replica
 
 
 class ApiKeySpec(_Spec):

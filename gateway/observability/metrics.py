@@ -64,6 +64,17 @@ class Metrics:
             ["endpoint", "model", "provider", "status", "error_class"],
             registry=registry,
         )
+        self.requests_in_flight = prom.Gauge(
+            "tokenhub_requests_in_flight",
+            "Requests on the model endpoints of this process right now, streams included.",
+            registry=registry,
+        )
+        self.inbound_cut = prom.Counter(
+            "tokenhub_inbound_cut",
+            "Client connections cut for a slow or oversized request head or body, by reason.",
+            ["reason"],
+            registry=registry,
+        )
         self.tokens = prom.Counter(
             "tokenhub_tokens", "Tokens by direction.", ["model", "provider", "direction"], registry=registry
         )

@@ -36,6 +36,12 @@ def test_defaults_and_values_are_read() -> None:
         ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "-1"),
         ("TOKENHUB_CONFIG_STALE_SECONDS", "soon"),
         ("TOKENHUB_CONFIG_STALE_SECONDS", "5"),  # not longer than the 5 s poll: unready between two checks
+        ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "nan"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "0"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "2.5"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "inf"),
+        ("TOKENHUB_HEADER_TIMEOUT_SECONDS", "0"),
+        ("TOKENHUB_BODY_TIMEOUT_SECONDS", "soon"),
     ],
 )
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
@@ -47,3 +53,16 @@ def test_the_config_stale_limit_defaults_to_thirty_seconds_and_can_be_set() -> N
     assert settings.Settings.from_env({}).config_stale_s == 30.0
     parsed = settings.Settings.from_env({"TOKENHUB_CONFIG_STALE_SECONDS": "2", "TOKENHUB_CONFIG_POLL_SECONDS": "0.5"})
     assert (parsed.config_stale_s, parsed.config_poll_interval_s) == (2.0, 0.5)
+
+
+def test_inbound_limits_are_read() -> None:
+    defaults = settings.Settings.from_env({})
+    assert (defaults.max_concurrent_requests, defaults.header_timeout_s, defaults.body_timeout_s) == (1000, 10, 30)
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_MAX_CONCURRENT_REQUESTS": "64",
+            "TOKENHUB_HEADER_TIMEOUT_SECONDS": "2.5",
+            "TOKENHUB_BODY_TIMEOUT_SECONDS": "120",
+        }
+    )
+    assert (parsed.max_concurrent_requests, parsed.header_timeout_s, parsed.body_timeout_s) == (64, 2.5, 120)
