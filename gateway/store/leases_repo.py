@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from gateway.store import errors
+from gateway.store import errors, storable
 
 ZERO = Decimal(0)
 _OUTSTANDING = "greatest(granted_usd - released_usd - charged_usd, 0)"
@@ -74,6 +74,22 @@ class ChargeRow:
     holder: str
     cost_usd: Decimal
     request_id: str | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The ``budget_charges`` columns as stored: text escaped and capped, the cost by the log row's rule.
+
+        Ids made by the replica are far below their caps, so capping never merges two reservations.
+        """
+        key = self.key
+        return (
+            storable.text(self.reservation_id, 512),
+            storable.text(key.namespace, 253),
+            storable.text(key.name, 253),
+            storable.text(key.period, 16),
+            storable.text(self.holder, 256),
+            storable.optional_text(self.request_id, 256),
+            storable.money(self.cost_usd),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -211,7 +227,9 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
 
     Each charge is journaled under its reservation id, and only charges new to the journal are applied, so a
     replayed batch never charges twice. A charge whose lease is gone (folded or reclaimed) re-creates an expired
-    lease row holding just that charge: the cost is never lost. 3 statements; returns the sum newly applied.
+    lease row holding just that charge: the cost is never lost. Values are stored as ``ChargeRow.values`` makes
+    them (a cost is never negative there, so no charge hands budget back). 3 statements; returns the sum newly
+    applied.
     """
     if not charges:
         return ZERO
@@ -222,10 +240,7 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
     columns = "reservation_id, key_namespace, key_name, period, holder, request_id, cost_usd"
     async with conn.cursor().copy(f"COPY budget_charges_batch ({columns}) FROM STDIN") as copy:
         for c in charges:
-            key = c.key
-            await copy.write_row(
-                (c.reservation_id, key.namespace, key.name, key.period, c.holder, c.request_id, c.cost_usd)
-            )
+            await copy.write_row(c.values())
     cur = await conn.execute(
         f"WITH new AS (INSERT INTO budget_charges ({columns}) SELECT {columns} FROM budget_charges_batch"
         "   ON CONFLICT (reservation_id) DO NOTHING RETURNING key_namespace, key_name, period, holder, cost_usd),"

@@ -2,7 +2,9 @@
 
 Batches go through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING`` on ``log_id`` (unique per row,
 made by the gateway), so replaying a batch (after a failed commit, or from the spool when Postgres returns) never
-doubles a row - while two requests that share a client's ``X-Request-Id`` still get a row each.
+doubles a row - while two requests that share a client's ``X-Request-Id`` still get a row each. Every value
+goes through its column's rule in ``storable`` on the way in, so no value a client or upstream chose can make
+Postgres refuse the batch; ``stand_in`` is the minimal row written when Postgres refuses a row anyway.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import psycopg
 
-from gateway.store import ids
+from gateway.store import ids, storable
 
 COLUMNS = (
     "log_id",
@@ -75,10 +78,117 @@ class RequestLogRow:
     log_id: str = dataclasses.field(default_factory=ids.generator())
 
     def values(self) -> tuple[Any, ...]:
-        return tuple(
-            orjson.dumps(list(self.attempts)).decode() if name == "attempts" else getattr(self, name)
-            for name in COLUMNS
-        )
+        """The row's storable values in ``COLUMNS`` order, ``attempts`` as JSON text."""
+        return tuple([rule(getattr(self, name)) for name, rule in _RULES])
+
+
+Rule = Callable[[Any], Any]
+
+
+def _text(cap: int) -> Rule:
+    return functools.partial(storable.text, cap=cap)
+
+
+def _optional_text(cap: int) -> Rule:
+    text = storable.text
+    return lambda value: None if value is None else text(value, cap)
+
+
+def _count(value: int) -> int:
+    return storable.integer(value, storable.COUNT4)
+
+
+def _latency(value: float) -> float:
+    return storable.real(value, 0.0) or 0.0
+
+
+def _optional_ms(value: float | None) -> float | None:
+    return None if value is None else storable.real(value, None)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+MAX_ATTEMPTS = 32  # a failover plan is a few candidates long; more is a bug worth seeing, not storing
+# One attempt is a handful of short fields; this bounds the column at about 32 * 32 * 256 characters.
+_ATTEMPT = storable.JsonLimits(text_cap=256, max_items=16, max_depth=4, max_nodes=32)
+
+
+def _attempts(attempts: Sequence[Any]) -> list[Any]:
+    room = len(attempts) if len(attempts) <= MAX_ATTEMPTS else MAX_ATTEMPTS - 1  # the marker takes the last place
+    kept = [
+        storable.json_value(a, _ATTEMPT) if isinstance(a, dict) else {"value": storable.json_value(a, _ATTEMPT)}
+        for a in attempts[:room]
+    ]
+    if room < len(attempts):
+        kept.append({"truncated": f"{len(attempts) - room} more attempts"})
+    return kept
+
+
+# Each column's rule (gateway/store/migrations/0001_init.sql). Text caps are characters: ids and names have
+# their own bounds (a Kubernetes name is at most 253), free text a few thousand characters.
+_RULES: tuple[tuple[str, Rule], ...] = (
+    ("log_id", _text(128)),
+    ("request_id", _text(256)),  # the client's X-Request-Id
+    ("created_at", _same),  # the replica's clock
+    ("endpoint", _text(64)),
+    ("key_id", _optional_text(128)),
+    ("key_namespace", _optional_text(253)),
+    ("key_name", _optional_text(253)),
+    ("model", _optional_text(253)),
+    ("provider", _optional_text(253)),
+    ("upstream_model", _optional_text(512)),
+    ("mode", _optional_text(64)),
+    ("stream", bool),
+    ("status", lambda value: storable.integer(value, storable.INT4)),
+    ("error_class", _optional_text(128)),
+    ("error_message", _optional_text(4000)),
+    ("input_tokens", _count),
+    ("output_tokens", _count),
+    ("usage_estimated", bool),
+    ("cost_usd", storable.money),  # numeric(24, 12); the charge's cost goes through the same rule
+    ("latency_ms", _latency),
+    ("ttft_ms", _optional_ms),
+    ("overhead_ms", _optional_ms),
+    ("decision", _optional_text(4000)),
+    ("attempts", lambda value: orjson.dumps(_attempts(value)).decode()),  # jsonb
+)
+assert tuple(name for name, _ in _RULES) == COLUMNS
+
+
+def as_stored(row: RequestLogRow) -> RequestLogRow:
+    """``row`` with every value as it will be stored (what the spool and the dead-letter file keep)."""
+    stored = {name: rule(getattr(row, name)) for name, rule in _RULES[:-1]}
+    return RequestLogRow(**stored, attempts=tuple(_attempts(row.attempts)))
+
+
+def stand_in(row: RequestLogRow, reason: str) -> RequestLogRow:
+    """The minimal form of a row Postgres refused: who, when, what it cost - without its free text.
+
+    Written in the refused row's place (same ``log_id``, with its charge) so the log still counts the request
+    and its cost; the full row goes to the dead-letter file.
+    """
+    return RequestLogRow(
+        request_id=row.request_id,
+        created_at=row.created_at,
+        endpoint=row.endpoint,
+        status=row.status,
+        latency_ms=row.latency_ms,
+        key_id=row.key_id,
+        key_namespace=row.key_namespace,
+        key_name=row.key_name,
+        model=row.model,
+        provider=row.provider,
+        stream=row.stream,
+        error_class=row.error_class,
+        error_message=storable.text(f"the full row was refused and dead-lettered: {reason}", 4000),
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        usage_estimated=row.usage_estimated,
+        cost_usd=row.cost_usd,
+        log_id=row.log_id,
+    )
 
 
 async def insert_batch(conn: psycopg.AsyncConnection[Any], rows: Sequence[RequestLogRow]) -> None:
