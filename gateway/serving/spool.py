@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -21,6 +22,9 @@ from gateway.accounting import values
 from gateway.store import logs_repo, storable
 
 Entry = tuple[logs_repo.RequestLogRow, values.Charge | None]
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def to_json(entry: Entry) -> dict[str, Any]:
@@ -68,6 +72,17 @@ def decode(line: bytes) -> Entry:
     return from_json(orjson.loads(line))
 
 
+def encodable(encoder: Callable[[T], bytes], items: Sequence[T]) -> list[bytes]:
+    """The lines of the items that encode; ``storable`` makes that all of them, but a bug must not stop the writer."""
+    lines = []
+    for item in items:
+        try:
+            lines.append(encoder(item))
+        except (orjson.JSONEncodeError, TypeError, ValueError, OverflowError) as exc:
+            log.error("a request-log row cannot be written to a local file: %s", exc)
+    return lines
+
+
 class BoundedFile:
     """An append-only file of lines that never grows past ``max_bytes``: what does not fit is dropped."""
 
@@ -111,8 +126,9 @@ class Spool(BoundedFile):
         super().__init__(path, max_bytes)
 
     def append(self, rows: Sequence[Entry]) -> int:
-        """Append what fits; returns how many rows were dropped for lack of room."""
-        return self.append_lines([encode(row) for row in rows])
+        """Append what fits; returns how many rows were dropped (for lack of room, or unencodable)."""
+        lines = encodable(encode, rows)
+        return len(rows) - len(lines) + self.append_lines(lines)
 
     def read(self) -> list[Entry]:
         # A line cut by a crash mid-write is incomplete JSON: skip it rather than lose the rest.
