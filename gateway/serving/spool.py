@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import orjson
 
 from gateway.accounting import values
-from gateway.store import logs_repo, storable
+from gateway.store import leases_repo, logs_repo
 
 Entry = tuple[logs_repo.RequestLogRow, values.Charge | None]
 T = TypeVar("T")
@@ -35,13 +35,16 @@ def to_json(entry: Entry) -> dict[str, Any]:
     data["cost_usd"] = str(data["cost_usd"])
     data["attempts"] = list(data["attempts"])
     if charge is not None:
+        key = leases_repo.BudgetKey(charge.key.namespace, charge.key.name, charge.period)
+        stored = leases_repo.ChargeRow(charge.reservation_id, key, charge.holder, charge.cost_usd).values()
+        reservation_id, namespace, name, period, holder, _, cost_usd = stored
         data["charge"] = {
-            "reservation_id": storable.text(charge.reservation_id, 512),
-            "namespace": storable.text(charge.key.namespace, 253),
-            "name": storable.text(charge.key.name, 253),
-            "period": storable.text(charge.period, 16),
-            "holder": storable.text(charge.holder, 256),
-            "cost_usd": str(storable.money(charge.cost_usd)),
+            "reservation_id": reservation_id,
+            "namespace": namespace,
+            "name": name,
+            "period": period,
+            "holder": holder,
+            "cost_usd": str(cost_usd),
         }
     return data
 
