@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -78,44 +77,59 @@ class RequestLogRow:
     log_id: str = dataclasses.field(default_factory=ids.generator())
 
     def values(self) -> tuple[Any, ...]:
-        """The row's storable values in ``COLUMNS`` order, ``attempts`` as JSON text."""
-        return tuple([rule(getattr(self, name)) for name, rule in _RULES])
-
-
-Rule = Callable[[Any], Any]
-
-
-def _text(cap: int) -> Rule:
-    return functools.partial(storable.text, cap=cap)
-
-
-def _optional_text(cap: int) -> Rule:
-    text = storable.text
-    return lambda value: None if value is None else text(value, cap)
-
-
-def _count(value: int) -> int:
-    return storable.integer(value, storable.COUNT4)
-
-
-def _latency(value: float) -> float:
-    return storable.real(value, 0.0) or 0.0
-
-
-def _optional_ms(value: float | None) -> float | None:
-    return None if value is None else storable.real(value, None)
-
-
-def _same(value: Any) -> Any:
-    return value
+        """The row's values in ``COLUMNS`` order as stored (``attempts`` as JSON text), each made storable by its
+        column's rule (gateway/store/migrations/0001_init.sql). Text caps are characters: ids and names have their
+        own bounds (a Kubernetes name is at most 253), free text a few thousand. Spelled out, not looped over a
+        table of rules: this runs for every row, and the loop cost twice as much."""
+        text, real, integer = storable.text, storable.real, storable.integer
+        count = storable.COUNT4
+        return (
+            text(self.log_id, 128),
+            text(self.request_id, 256),  # the client's X-Request-Id
+            self.created_at,  # the replica's clock
+            text(self.endpoint, 64),
+            None if self.key_id is None else text(self.key_id, 128),
+            None if self.key_namespace is None else text(self.key_namespace, 253),
+            None if self.key_name is None else text(self.key_name, 253),
+            None if self.model is None else text(self.model, 253),
+            None if self.provider is None else text(self.provider, 253),
+            None if self.upstream_model is None else text(self.upstream_model, 512),
+            None if self.mode is None else text(self.mode, 64),
+            bool(self.stream),
+            integer(self.status, storable.INT4),
+            None if self.error_class is None else text(self.error_class, 128),
+            None if self.error_message is None else text(self.error_message, 4000),
+            integer(self.input_tokens, count),
+            integer(self.output_tokens, count),
+            bool(self.usage_estimated),
+            storable.money(self.cost_usd),  # numeric(24, 12); the charge's cost goes through the same rule
+            real(self.latency_ms, 0.0),
+            None if self.ttft_ms is None else real(self.ttft_ms, None),
+            None if self.overhead_ms is None else real(self.overhead_ms, None),
+            None if self.decision is None else text(self.decision, 4000),
+            _attempts_json(self.attempts),  # jsonb
+        )
 
 
 MAX_ATTEMPTS = 32  # a failover plan is a few candidates long; more is a bug worth seeing, not storing
-# One attempt is a handful of short fields; this bounds the column at about 32 * 32 * 256 characters.
+MAX_ATTEMPTS_JSON = 16 * 1024  # bytes: a few attempts of a few short fields each take a few hundred
+# Limits of one attempt when the list has to be rebuilt: a handful of short fields, nested little.
 _ATTEMPT = storable.JsonLimits(text_cap=256, max_items=16, max_depth=4, max_nodes=32)
 
 
-def _attempts(attempts: Sequence[Any]) -> list[Any]:
+def _attempts_json(attempts: Sequence[Any]) -> str:
+    """The ``attempts`` column as JSON text: as orjson writes it when that is storable and small (the common
+    case costs one ``dumps``), else rebuilt by ``storable.json_value`` within ``MAX_ATTEMPTS`` and ``_ATTEMPT``.
+
+    orjson itself refuses what jsonb cannot hold except the escape ``\\u0000`` and size, checked here.
+    """
+    try:
+        dumped = orjson.dumps(attempts)
+    except orjson.JSONEncodeError:  # a lone surrogate, an int beyond 64 bits, a Decimal, a non-string key
+        pass
+    else:
+        if len(dumped) <= MAX_ATTEMPTS_JSON and b"\\u0000" not in dumped:
+            return dumped.decode()
     room = len(attempts) if len(attempts) <= MAX_ATTEMPTS else MAX_ATTEMPTS - 1  # the marker takes the last place
     kept = [
         storable.json_value(a, _ATTEMPT) if isinstance(a, dict) else {"value": storable.json_value(a, _ATTEMPT)}
@@ -123,44 +137,14 @@ def _attempts(attempts: Sequence[Any]) -> list[Any]:
     ]
     if room < len(attempts):
         kept.append({"truncated": f"{len(attempts) - room} more attempts"})
-    return kept
-
-
-# Each column's rule (gateway/store/migrations/0001_init.sql). Text caps are characters: ids and names have
-# their own bounds (a Kubernetes name is at most 253), free text a few thousand characters.
-_RULES: tuple[tuple[str, Rule], ...] = (
-    ("log_id", _text(128)),
-    ("request_id", _text(256)),  # the client's X-Request-Id
-    ("created_at", _same),  # the replica's clock
-    ("endpoint", _text(64)),
-    ("key_id", _optional_text(128)),
-    ("key_namespace", _optional_text(253)),
-    ("key_name", _optional_text(253)),
-    ("model", _optional_text(253)),
-    ("provider", _optional_text(253)),
-    ("upstream_model", _optional_text(512)),
-    ("mode", _optional_text(64)),
-    ("stream", bool),
-    ("status", lambda value: storable.integer(value, storable.INT4)),
-    ("error_class", _optional_text(128)),
-    ("error_message", _optional_text(4000)),
-    ("input_tokens", _count),
-    ("output_tokens", _count),
-    ("usage_estimated", bool),
-    ("cost_usd", storable.money),  # numeric(24, 12); the charge's cost goes through the same rule
-    ("latency_ms", _latency),
-    ("ttft_ms", _optional_ms),
-    ("overhead_ms", _optional_ms),
-    ("decision", _optional_text(4000)),
-    ("attempts", lambda value: orjson.dumps(_attempts(value)).decode()),  # jsonb
-)
-assert tuple(name for name, _ in _RULES) == COLUMNS
+    return orjson.dumps(kept).decode()
 
 
 def as_stored(row: RequestLogRow) -> RequestLogRow:
     """``row`` with every value as it will be stored (what the spool and the dead-letter file keep)."""
-    stored = {name: rule(getattr(row, name)) for name, rule in _RULES[:-1]}
-    return RequestLogRow(**stored, attempts=tuple(_attempts(row.attempts)))
+    stored = dict(zip(COLUMNS, row.values(), strict=True))
+    stored["attempts"] = tuple(orjson.loads(stored["attempts"]))
+    return RequestLogRow(**stored)
 
 
 def stand_in(row: RequestLogRow, reason: str) -> RequestLogRow:
