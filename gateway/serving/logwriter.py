@@ -83,17 +83,15 @@ class LogWriter:
         """Flush what is queued (bounded by ``timeout_s``), then stop."""
         self._stopping = True
         self._wakeup.set()
-        try:
-            if self._task is not None:
-                try:
-                    await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-                except TimeoutError:
-                    log.error("request log flush timed out with %d rows unwritten", len(self._queue))
-                    self._task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await self._task
-        finally:
-            await self._sink.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+            except TimeoutError:
+                log.error("request log flush timed out with %d rows unwritten", len(self._queue))
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        await self._sink.close()
 
     async def _replay_spool(self) -> None:
         """Write spooled rows back (they may already be stored: the store skips duplicates).

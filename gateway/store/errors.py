@@ -1,13 +1,13 @@
 """The store's exception tree; psycopg errors are translated here and chained, never leaked upward.
 
 StoreError
-├── StoreUnavailable   the database cannot be reached (retry later; serve from memory meanwhile)
-├── StoreRejected      Postgres refused the values a statement carried (retrying the same rows cannot help)
+├── StoreUnavailable   the database cannot be reached or dropped the session (retry later; serve from memory)
+├── StatementRejected  Postgres or the driver refused this statement or its values (sending it again fails again)
 ├── MigrationError     the schema cannot be brought up to date (fatal at start)
 └── VaultMismatch      the vault password does not open the stored vault (fatal: fix the password)
 
-``classify`` tells the two kinds of write failure apart, so that a refused row is set aside instead of
-being retried forever, and rows that no fault of theirs kept out wait for the store to come back.
+Callers above the store switch on these classes: a connectivity failure is worth retrying unchanged, a rejected
+statement is not (a bad value, a bug, a schema mismatch) and must be isolated instead.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """Postgres is down or unreachable."""
+    """Postgres is down or unreachable, or the session broke while a statement ran."""
 
 
-class StoreRejected(StoreError):
-    """Postgres (or the client encoding the statement) refused the values; ``sqlstate`` is None client-side."""
+class StatementRejected(StoreError):
+    """Postgres (or psycopg, before sending) refused the statement or one of its values."""
 
     def __init__(self, message: str, sqlstate: str | None = None) -> None:
         super().__init__(message)
@@ -39,28 +39,28 @@ class VaultMismatch(StoreError):
     """The configured vault password does not unlock the vault stored in the database."""
 
 
-# SQLSTATE classes of failures that no row causes (see ``classify``).
-_UNAVAILABLE_CLASSES = frozenset({"08", "57", "53", "58", "40", "55", "25", "3D", "28", "42", "0A"})
-# Raised while a value is turned into bytes, before Postgres sees it (a lone surrogate, an int beyond int8).
-ENCODING_ERRORS = (ValueError, TypeError, OverflowError)
+# SQLSTATE classes that say nothing against the statement: connection exception, transaction rollback
+# (serialisation, deadlock), insufficient resources, object not in prerequisite state (lock not available),
+# operator intervention (shutdown, cancel), system error, internal error.
+_NOT_THE_STATEMENT = frozenset({"08", "40", "53", "55", "57", "58", "XX"})
 
 
-def classify(exc: psycopg.Error | ValueError | TypeError | OverflowError) -> StoreUnavailable | StoreRejected:
-    """The store error a failed write stands for; raise it ``from exc``.
+def translate(exc: psycopg.Error, what: str, *, broken: bool = False) -> StoreError:
+    """The store's class for ``exc`` (raise it ``from exc``); ``broken`` when the session died with it.
 
-    Only failures no row causes are "unavailable", so the rows wait and are retried: connection loss (SQLSTATE
-    class 08), shutdown (57), resources (53), system errors (58), lock and transaction conflicts (40, 55, 25), and
-    the deployment's own faults - a missing database, role, privilege or table (3D, 28, 42, 0A) - which a fix
-    cures without touching the rows. Anything else is "rejected": a data exception (22), a violated constraint
-    (23), an index row too large (54), a trigger's refusal (P0), or a value the client cannot encode.
+    A server error is classified by its SQLSTATE class (54 "program limit exceeded", say an index row too large,
+    is the statement's fault although psycopg files it as operational); an error without one came from the
+    client side: a connection that failed or closed (``StoreUnavailable``) or a value psycopg cannot send, such
+    as a NUL in text (``StatementRejected``).
     """
-    if not isinstance(exc, psycopg.Error):
-        return StoreRejected(f"{type(exc).__name__}: {exc}")
-    sqlstate = exc.sqlstate
-    if sqlstate is None:  # raised by psycopg itself, not by the server
+    message = f"{what}: {exc}"
+    state = exc.sqlstate
+    if broken:
+        return StoreUnavailable(message)
+    if state is None:
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-            return StoreUnavailable(str(exc))  # the connection broke, or was closed under us
-        return StoreRejected(str(exc))  # a value refused client-side (NUL in text)
-    if sqlstate[:2] in _UNAVAILABLE_CLASSES:
-        return StoreUnavailable(str(exc))
-    return StoreRejected(str(exc), sqlstate)
+            return StoreUnavailable(message)
+        return StatementRejected(message)
+    if state[:2] in _NOT_THE_STATEMENT:
+        return StoreUnavailable(message)
+    return StatementRejected(message, state)

@@ -23,6 +23,9 @@ Entry = tuple[logs_repo.RequestLogRow, leases_repo.ChargeRow | None]
 """A log row and the charge written in the same transaction (spend == logged cost)."""
 
 log = logging.getLogger(__name__)
+# Raised while psycopg turns a value into bytes, before Postgres sees it (a lone surrogate, an int beyond int8);
+# ``storable`` leaves none of them, but a row that still raises one is refused, not retried for ever.
+_ENCODING_ERRORS = (ValueError, TypeError, OverflowError)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,7 +33,7 @@ class Refused:
     """A row Postgres would not take; the caller keeps it (the dead-letter file)."""
 
     index: int  # its position in the batch handed to ``write``
-    error: errors.StoreRejected
+    error: errors.StatementRejected
     stand_in: bool  # a minimal row (same log_id, with the charge) was written in its place
     charge_lost: bool  # it had a charge that could not be recorded at all
 
@@ -52,7 +55,7 @@ class LogSink:
             return
         try:
             await self._transaction(batch)
-        except errors.StoreRejected as exc:
+        except errors.StatementRejected as exc:
             await self._isolate(list(enumerate(batch)), exc, set_aside)
 
     async def close(self) -> None:
@@ -62,7 +65,7 @@ class LogSink:
                 await conn.close()
 
     async def _isolate(
-        self, entries: list[tuple[int, Entry]], error: errors.StoreRejected, set_aside: Callable[[Refused], None]
+        self, entries: list[tuple[int, Entry]], error: errors.StatementRejected, set_aside: Callable[[Refused], None]
     ) -> None:
         """``entries`` were refused together (with ``error``): write the halves apart, down to single rows."""
         if len(entries) == 1:
@@ -73,21 +76,21 @@ class LogSink:
         for part in (entries[:half], entries[half:]):
             try:
                 await self._transaction([entry for _, entry in part])
-            except errors.StoreRejected as exc:
+            except errors.StatementRejected as exc:
                 await self._isolate(part, exc, set_aside)
 
-    async def _keep_what_can_be_kept(self, index: int, entry: Entry, error: errors.StoreRejected) -> Refused:
+    async def _keep_what_can_be_kept(self, index: int, entry: Entry, error: errors.StatementRejected) -> Refused:
         """Record what can be kept of a refused row: a stand-in with its charge, else the charge alone."""
         row, charge = entry
         reason = f"{error.sqlstate or 'client'}: {str(error).splitlines()[0] if str(error) else ''}"
-        with contextlib.suppress(errors.StoreRejected):
+        with contextlib.suppress(errors.StatementRejected):
             await self._transaction([(logs_repo.stand_in(row, reason), charge)])
             return Refused(index, error, stand_in=True, charge_lost=False)
         if charge is None:
             return Refused(index, error, stand_in=False, charge_lost=False)
         try:
             await self._transaction([], [dataclasses.replace(charge, request_id=None)])
-        except errors.StoreRejected as exc:
+        except errors.StatementRejected as exc:
             log.error("the charge %s of a refused request-log row cannot be recorded: %s", charge, exc)
             return Refused(index, error, stand_in=False, charge_lost=True)
         return Refused(index, error, stand_in=False, charge_lost=False)
@@ -103,11 +106,13 @@ class LogSink:
                     await logs_repo.insert_batch(conn, rows)
                 if charges:
                     await leases_repo.charge(conn, charges)
-        except (psycopg.Error, *errors.ENCODING_ERRORS) as exc:
-            failure = errors.classify(exc)
+        except psycopg.Error as exc:
+            failure = errors.translate(exc, "request log", broken=conn.broken)
             if isinstance(failure, errors.StoreUnavailable):
                 await self.close()
             raise failure from exc
+        except _ENCODING_ERRORS as exc:  # a value psycopg could not turn into bytes: the statement is at fault
+            raise errors.StatementRejected(f"request log: {type(exc).__name__}: {exc}") from exc
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:

@@ -1,58 +1,57 @@
-"""A failed write is "rejected" when its rows could be to blame (set them aside), else "unavailable" (retry them)."""
+"""psycopg errors become store errors by what a caller can do: retry later, or stop sending that statement."""
 
 from __future__ import annotations
 
 import psycopg
+import psycopg_pool
 import pytest
-from psycopg import errors as pg_errors
+from psycopg import errors as pg
 
 from gateway.store import errors
 
 
 @pytest.mark.parametrize(
-    "sqlstate",
+    "exc",
     [
-        "22021",  # character not in repertoire
-        "22003",  # numeric value out of range
-        "22P05",  # untranslatable character (\u0000 in jsonb)
-        "23502",  # not null violation
-        "23514",  # check violation
-        "54000",  # program limit exceeded: an index row too large (an OperationalError in psycopg)
-        "P0001",  # a trigger's RAISE (a ProgrammingError in psycopg)
-        "XX000",
+        psycopg.OperationalError("connection refused"),  # no SQLSTATE: the client could not connect
+        psycopg.InterfaceError("the connection is closed"),
+        psycopg_pool.PoolTimeout("couldn't get a connection after 5.00 sec"),
+        pg.AdminShutdown("terminating connection due to administrator command"),
+        pg.SerializationFailure("could not serialize access"),
+        pg.DeadlockDetected("deadlock detected"),
+        pg.DiskFull("could not extend file"),
+        pg.QueryCanceled("canceling statement due to user request"),
+        pg.LockNotAvailable("could not obtain lock"),
+        pg.InternalError_("could not read block"),
     ],
+    ids=lambda exc: type(exc).__name__,
 )
-def test_errors_the_rows_may_cause_are_rejections(sqlstate: str) -> None:
-    failure = errors.classify(pg_errors.lookup(sqlstate)("refused"))
-    assert isinstance(failure, errors.StoreRejected)
-    assert failure.sqlstate == sqlstate
+def test_connectivity_and_server_side_trouble_is_worth_retrying(exc: psycopg.Error) -> None:
+    translated = errors.translate(exc, "lease store")
+    assert isinstance(translated, errors.StoreUnavailable)
+    assert str(translated).startswith("lease store: ")
 
 
 @pytest.mark.parametrize(
-    "sqlstate",
+    ("exc", "sqlstate"),
     [
-        "08006",  # connection failure
-        "57P01",  # admin shutdown
-        "57014",  # query canceled (statement timeout)
-        "53300",  # too many connections
-        "40P01",  # deadlock detected
-        "55P03",  # lock not available
-        "42P01",  # undefined table: no row causes it, a migration cures it
-        "42501",  # insufficient privilege
-        "3D000",  # invalid catalog name
+        (psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"), None),  # refused client-side
+        (pg.UntranslatableCharacter("unsupported Unicode escape sequence"), "22P05"),
+        (pg.NumericValueOutOfRange("numeric field overflow"), "22003"),
+        (pg.UniqueViolation("duplicate key value"), "23505"),
+        (pg.UndefinedTable("relation does not exist"), "42P01"),
+        (pg.ProgramLimitExceeded("index row size exceeds the maximum"), "54000"),  # psycopg calls it operational
     ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
 )
-def test_errors_no_row_causes_mean_the_store_is_unavailable(sqlstate: str) -> None:
-    assert isinstance(errors.classify(pg_errors.lookup(sqlstate)("down")), errors.StoreUnavailable)
+def test_a_statement_postgres_or_the_driver_refuses_is_rejected_with_its_sqlstate(
+    exc: psycopg.Error, sqlstate: str | None
+) -> None:
+    translated = errors.translate(exc, "request log")
+    assert isinstance(translated, errors.StatementRejected)
+    assert translated.sqlstate == sqlstate
 
 
-def test_client_side_failures_are_classified_by_what_broke() -> None:
-    assert isinstance(errors.classify(psycopg.OperationalError("connection lost")), errors.StoreUnavailable)
-    assert isinstance(errors.classify(psycopg.InterfaceError("the connection is closed")), errors.StoreUnavailable)
-    nul = errors.classify(psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"))
-    assert isinstance(nul, errors.StoreRejected) and nul.sqlstate is None
-    surrogate = "\ud800".encode  # raises UnicodeEncodeError
-    with pytest.raises(UnicodeEncodeError) as raised:
-        surrogate()
-    assert isinstance(errors.classify(raised.value), errors.StoreRejected)
-    assert isinstance(errors.classify(OverflowError("int too big to convert")), errors.StoreRejected)
+def test_any_error_on_a_session_that_broke_is_connectivity() -> None:
+    translated = errors.translate(pg.UniqueViolation("duplicate key value"), "lease store", broken=True)
+    assert isinstance(translated, errors.StoreUnavailable)
