@@ -20,12 +20,16 @@ from gateway.store import errors, storable
 
 ZERO = Decimal(0)
 _OUTSTANDING = "greatest(granted_usd - released_usd - charged_usd, 0)"
+# Spend accumulates in numeric(24, 12) columns: a sum past their largest value (USD 10^12, far beyond any budget,
+# reached only by absurd upstream figures) is kept at that value instead of failing the statement for ever.
+_MAX = str(storable.MONEY_MAX)
 # Folds the charges of deleted leases (a CTE named ``gone``) into their periods' spend; a period row that does
 # not exist yet (a charge admitted fail-open, before any grant) is created with limit 0 until a grant sets it.
 _FOLD = (
     " INSERT INTO budget_periods AS p (key_namespace, key_name, period, limit_usd, spent_usd)"
-    " SELECT key_namespace, key_name, period, 0, sum(charged_usd) FROM gone GROUP BY 1, 2, 3"
-    " ON CONFLICT (key_namespace, key_name, period) DO UPDATE SET spent_usd = p.spent_usd + EXCLUDED.spent_usd"
+    f" SELECT key_namespace, key_name, period, 0, least(sum(charged_usd), {_MAX}) FROM gone GROUP BY 1, 2, 3"
+    " ON CONFLICT (key_namespace, key_name, period)"
+    f" DO UPDATE SET spent_usd = least(p.spent_usd + EXCLUDED.spent_usd, {_MAX})"
 )
 
 
@@ -228,8 +232,8 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
     Each charge is journaled under its reservation id, and only charges new to the journal are applied, so a
     replayed batch never charges twice. A charge whose lease is gone (folded or reclaimed) re-creates an expired
     lease row holding just that charge: the cost is never lost. Values are stored as ``ChargeRow.values`` makes
-    them (a cost is never negative there, so no charge hands budget back). 3 statements; returns the sum newly
-    applied.
+    them (a cost is never negative there, so no charge hands budget back); a lease's charged sum saturates at
+    ``storable.MONEY_MAX``. 3 statements; returns the sum newly applied.
     """
     if not charges:
         return ZERO
@@ -248,9 +252,9 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
         "   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4),"
         " applied AS (INSERT INTO budget_leases AS l"
         "   (key_namespace, key_name, period, holder, charged_usd, expires_at)"
-        "   SELECT key_namespace, key_name, period, holder, cost, '-infinity' FROM per_lease"
+        f"   SELECT key_namespace, key_name, period, holder, least(cost, {_MAX}), '-infinity' FROM per_lease"
         "   ON CONFLICT (key_namespace, key_name, period, holder)"
-        "   DO UPDATE SET charged_usd = l.charged_usd + EXCLUDED.charged_usd)"
+        f"   DO UPDATE SET charged_usd = least(l.charged_usd + EXCLUDED.charged_usd, {_MAX}))"
         " SELECT coalesce(sum(cost), 0) FROM per_lease"
     )
     row = await cur.fetchone()

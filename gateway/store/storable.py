@@ -105,6 +105,7 @@ def _bounds(precision: int, scale: int) -> tuple[Decimal, Decimal]:
 
 
 _STEP, _TOP = _bounds(24, 12)  # numeric(24, 12), the type of every money column
+MONEY_MAX = _TOP  # the largest amount a money column holds; sums of amounts saturate there (leases_repo)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

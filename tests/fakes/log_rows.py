@@ -73,10 +73,11 @@ def rows(draw: st.DrawFn, log_ids: st.SearchStrategy[str] | None = None) -> logs
 
 @st.composite
 def charges(draw: st.DrawFn, reservation_ids: st.SearchStrategy[str], cost: Decimal | None = None) -> values.Charge:
+    names = st.sampled_from(["team", "2026-11", "\x00"]) | texts  # a few common names: charges share leases
     return values.Charge(
         reservation_id=draw(reservation_ids),
-        key=values.KeyRef(draw(texts), draw(texts)),
-        period=draw(texts),
-        holder=draw(texts),
+        key=values.KeyRef(draw(names), draw(names)),
+        period=draw(names),
+        holder=draw(names),
         cost_usd=draw(decimals) if cost is None else cost,
     )

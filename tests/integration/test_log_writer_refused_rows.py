@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from gateway.accounting import values
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import deadletter, logwriter, spool
-from gateway.store import logs_repo, storable
+from gateway.store import leases_repo, logs_repo, storable
 from tests.fakes import log_rows
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:9/postgres?connect_timeout=1"
@@ -179,6 +179,31 @@ async def test_a_charge_postgres_refuses_is_kept_in_the_dead_letter_file_with_it
     assert counted(metrics) == (2, 1)
 
 
+async def test_absurd_costs_saturate_the_spend_instead_of_stopping_later_charges(
+    database_url: str, tmp_path: pathlib.Path
+) -> None:
+    writer, metrics = new_writer(database_url, tmp_path)
+    writer.start()
+    absurd = Decimal("1E+40")  # an upstream's absurd token count times a price
+    for n in range(1, 4):
+        writer.record(dataclasses.replace(row(n), cost_usd=absurd), dataclasses.replace(charge(n), cost_usd=absurd))
+    await writer.stop()
+    writer, metrics = new_writer(database_url, tmp_path)
+    writer.start()
+    writer.record(row(4), charge(4))
+    await writer.stop()
+
+    assert counted(metrics) == (1, 0)
+    journal = dict(await query(database_url, "SELECT reservation_id, cost_usd FROM budget_charges"))
+    assert journal == {**{f"holder:{n}": storable.MONEY_MAX for n in range(1, 4)}, "holder:4": Decimal("0.004")}
+    assert await ledger_spend(database_url) == storable.MONEY_MAX  # beyond any budget: nothing more is granted
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:  # the lease still folds into spend
+        await leases_repo.release_budget(
+            conn, leases_repo.BudgetKey("team", "key", "2026-11"), holder="holder", amount=None
+        )
+    assert await query(database_url, "SELECT spent_usd FROM budget_periods") == [(storable.MONEY_MAX,)]
+
+
 reservation_ids = log_rows.unique_ids("reservation")
 refusable_rows = log_rows.rows(log_ids=log_rows.unique_ids("log")).flatmap(
     lambda r: st.sampled_from(
@@ -263,4 +288,11 @@ async def test_any_values_in_any_field_are_written_or_dead_lettered_and_no_charg
     assert sorted(journal) == sorted(storable.text(c.reservation_id, 512) for c in charged)
     recorded = sum((storable.money(c.cost_usd) for c in charged), Decimal(0))
     assert sum(journal.values(), Decimal(0)) == recorded
-    assert await ledger_spend(database_url) == recorded  # spend in the ledger == the charges recorded
+    per_lease: dict[tuple[Any, ...], Decimal] = {}
+    for c in charged:
+        key = leases_repo.BudgetKey(c.key.namespace, c.key.name, c.period)
+        _, namespace, name, period, holder, _, cost = leases_repo.ChargeRow("", key, c.holder, c.cost_usd).values()
+        per_lease[namespace, name, period, holder] = per_lease.get((namespace, name, period, holder), 0) + cost
+    # Spend in the ledger == the charges recorded (a lease's sum saturates at the column's largest value, USD 10^12).
+    spend = sum((min(total, storable.MONEY_MAX) for total in per_lease.values()), Decimal(0))
+    assert await ledger_spend(database_url) == spend
