@@ -58,6 +58,11 @@ class Metrics:
         self.request_log_write_errors = prom.Counter(
             "tokenhub_request_log_write_errors", "Failed request-log batch writes (retried).", registry=registry
         )
+        self.request_log_dead_lettered = prom.Counter(
+            "tokenhub_request_log_dead_lettered",
+            "Request-log rows Postgres refused for their content, set aside in the dead-letter file.",
+            registry=registry,
+        )
         self.requests = prom.Counter(
             "tokenhub_requests",
             "Finished client requests.",
