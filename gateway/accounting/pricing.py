@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+from gateway.config import specs
+
 THOUSAND = Decimal(1000)
 
 
@@ -45,6 +47,11 @@ class Prices:
             None if cache_read_per_1k is None else usd(cache_read_per_1k),
             None if cache_write_per_1k is None else usd(cache_write_per_1k),
         )
+
+    @classmethod
+    def of_spec(cls, spec: specs.Pricing) -> Prices:
+        """A Model's ``pricing`` as stated, cache prices included."""
+        return cls.of(spec.input_per_1k, spec.output_per_1k, spec.cache_read_per_1k, spec.cache_write_per_1k)
 
     @property
     def cache_read(self) -> Decimal:

@@ -81,7 +81,11 @@ class Metrics:
             registry=registry,
         )
         self.tokens = prom.Counter(
-            "tokenhub_tokens", "Tokens by direction.", ["model", "provider", "direction"], registry=registry
+            "tokenhub_tokens",
+            "Tokens by direction: input (all of it), output, and cache_read / cache_write, the parts of the input"
+            " read from and written to the provider's prompt cache (as OpenTelemetry's gen_ai.usage counts them).",
+            ["model", "provider", "direction"],
+            registry=registry,
         )
         self.cost = prom.Counter("tokenhub_cost_usd", "Cost charged in USD.", ["model", "provider"], registry=registry)
         self.upstream_attempts = prom.Counter(

@@ -3,9 +3,11 @@
 The bound must really be an upper bound for the budget to be exact: input tokens are bounded by the bytes of the
 request (no tokenizer makes a token out of less than one byte) plus a per-message allowance, output tokens by
 ``max_tokens`` or else the model's output limit or context window; the cost bound is the most expensive candidate
-at those counts. The unused part of a reservation goes back to this replica's lease the moment the request ends.
-A key's ``rateLimit.concurrent`` is counted in memory, per replica: taking a slot costs no round trip, so with N
-replicas a key can have up to N times its limit in flight (``docs/reliability.md``).
+at those counts, its input priced at the dearest of the input, cache-read and cache-write prices (the provider
+decides which of them a prompt's tokens are billed at). The unused part of a reservation goes back to this
+replica's lease the moment the request ends. A key's ``rateLimit.concurrent`` is counted in memory, per replica:
+taking a slot costs no round trip, so with N replicas a key can have up to N times its limit in flight
+(``docs/reliability.md``).
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ def estimate(body: dict[str, Any], models: list[snapshot.ModelEntry]) -> values.
     worst_tokens = 0
     for model in models:
         tokens_out = output_bound(body, model)
-        prices = pricing.Prices.of(model.spec.pricing.input_per_1k, model.spec.pricing.output_per_1k)
-        worst_cost = max(worst_cost, prices.cost(tokens_in, tokens_out))
+        # however the input splits into uncached, cache-read and cache-written tokens
+        worst_cost = max(worst_cost, pricing.Prices.of_spec(model.spec.pricing).bound(tokens_in, tokens_out))
         worst_tokens = max(worst_tokens, tokens_in + tokens_out)
     return values.Estimate(worst_cost, worst_tokens)
 

@@ -90,8 +90,13 @@ class Call:
 
 
 def cost_of(model: snapshot.ModelEntry, counted: usage_mod.Usage) -> Decimal:
-    prices = pricing.Prices.of(model.spec.pricing.input_per_1k, model.spec.pricing.output_per_1k)
-    return prices.cost(counted.total_input_tokens, counted.output_tokens)
+    """Uncached input, cache reads, cache writes and output, each at the Model's price for it."""
+    return pricing.Prices.of_spec(model.spec.pricing).cost(
+        counted.input_tokens,
+        counted.output_tokens,
+        cache_read_tokens=counted.cache_read_tokens,
+        cache_write_tokens=counted.cache_write_tokens,
+    )
 
 
 def finish(
@@ -129,6 +134,8 @@ def finish(
         error_message=error_message[:1000] if error_message else None,
         input_tokens=counted.total_input_tokens if counted else 0,
         output_tokens=counted.output_tokens if counted else 0,
+        cache_read_tokens=counted.cache_read_tokens if counted else 0,
+        cache_write_tokens=counted.cache_write_tokens if counted else 0,
         usage_estimated=counted.estimated if counted else False,
         cost_usd=cost,
         ttft_ms=ttft_s * 1000 if ttft_s is not None else None,
@@ -151,5 +158,9 @@ def finish(
     if counted is not None and model is not None:
         metrics.child(metrics.tokens, model_label, provider_label, "input").inc(row.input_tokens)
         metrics.child(metrics.tokens, model_label, provider_label, "output").inc(row.output_tokens)
+        if row.cache_read_tokens:
+            metrics.child(metrics.tokens, model_label, provider_label, "cache_read").inc(row.cache_read_tokens)
+        if row.cache_write_tokens:
+            metrics.child(metrics.tokens, model_label, provider_label, "cache_write").inc(row.cache_write_tokens)
         metrics.child(metrics.cost, model_label, provider_label).inc(float(cost))
     return cost

@@ -46,6 +46,8 @@ COLUMNS = (
     "overhead_ms",
     "decision",
     "attempts",
+    "cache_read_tokens",
+    "cache_write_tokens",
 )
 
 
@@ -74,6 +76,8 @@ class RequestLogRow:
     overhead_ms: float | None = None
     decision: str | None = None
     attempts: tuple[dict[str, Any], ...] = ()
+    cache_read_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
+    cache_write_tokens: int = 0  # of input_tokens, written to it
     log_id: str = dataclasses.field(default_factory=ids.generator())
 
     def values(self) -> tuple[Any, ...]:
@@ -108,6 +112,8 @@ class RequestLogRow:
             None if self.overhead_ms is None else real(self.overhead_ms, None),
             None if self.decision is None else text(self.decision, 4000),
             _attempts_json(self.attempts),  # jsonb
+            integer(self.cache_read_tokens, count),
+            integer(self.cache_write_tokens, count),
         )
 
 
@@ -171,6 +177,8 @@ def stand_in(row: RequestLogRow, reason: str) -> RequestLogRow:
         output_tokens=row.output_tokens,
         usage_estimated=row.usage_estimated,
         cost_usd=row.cost_usd,
+        cache_read_tokens=row.cache_read_tokens,
+        cache_write_tokens=row.cache_write_tokens,
         log_id=row.log_id,
     )
 

@@ -2,7 +2,9 @@
 
 Stream order: message_start (usage with input tokens, output 1), content_block_start, ping, content_block_delta
 (text_delta or input_json_delta), content_block_stop, message_delta (stop_reason, cumulative output tokens),
-message_stop. Each event is `event: <type>` plus a `data:` line.
+message_stop. Each event is `event: <type>` plus a `data:` line. A request with `thinking` enabled or adaptive
+gets a thinking block first, as Anthropic's thinking models answer: `THINKING` (empty with `display: omitted`)
+and the signature `SIGNATURE`, streamed as a thinking_delta and a signature_delta; its words count as output.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 import orjson
 
 from tests.fakes import faults, replies
+
+THINKING = "the user wants an echo"
+SIGNATURE = "EqQBCkgIARABGAIiQFakeSignatureOfTheThinkingBlock=="
 
 
 def sse(payload: Mapping[str, Any]) -> bytes:
@@ -28,14 +33,35 @@ def _tool_block(tool: faults.Fault) -> dict[str, Any]:
     }
 
 
+def thinking_block(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The thinking block a request with thinking on gets first; None when thinking is off."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return None
+    shown = "" if thinking.get("display") == "omitted" else THINKING
+    return {"type": "thinking", "thinking": shown, "signature": SIGNATURE}
+
+
+def usage(body: Mapping[str, Any], output: int, fault: faults.Fault | None) -> dict[str, int]:
+    counts = {"input_tokens": replies.prompt_tokens(body), "output_tokens": output}
+    if fault is not None and fault.kind == "cached":
+        counts |= {"cache_creation_input_tokens": fault.cache_write, "cache_read_input_tokens": fault.cache_read}
+    return counts
+
+
 def message(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> dict[str, Any]:
-    if tool is not None:
+    """The whole Message; ``tool`` is the fault shaping the reply (a tool call, cache usage) or None."""
+    if tool is not None and tool.is_tool_call:
         content = [_tool_block(tool)]
         stop, output = "tool_use", replies.tool_call_tokens(tool.tool_name, tool.tool_arguments)
     else:
         text, cut = replies.reply(body)
         content = [{"type": "text", "text": text}]
         stop, output = ("max_tokens" if cut else "end_turn"), replies.words(text)
+    thinking = thinking_block(body)
+    if thinking is not None:
+        content.insert(0, thinking)
+        output += replies.words(thinking["thinking"])
     return {
         "id": reply_id,
         "type": "message",
@@ -44,7 +70,7 @@ def message(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -
         "content": content,
         "stop_reason": stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": replies.prompt_tokens(body), "output_tokens": output},
+        "usage": usage(body, output, tool),
     }
 
 
@@ -54,11 +80,11 @@ def stream_events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | N
     start.update(content=[], stop_reason=None)
     start["usage"] = {
         "input_tokens": start["usage"]["input_tokens"],
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": start["usage"].get("cache_creation_input_tokens", 0),
+        "cache_read_input_tokens": start["usage"].get("cache_read_input_tokens", 0),
         "output_tokens": 1,
     }
-    if tool is not None:
+    if tool is not None and tool.is_tool_call:
         block: dict[str, Any] = {**_tool_block(tool), "input": {}}
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in replies.json_pieces(tool.tool_arguments)]
         stop = "tool_use"
@@ -67,12 +93,33 @@ def stream_events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | N
         block = {"type": "text", "text": ""}
         deltas = [{"type": "text_delta", "text": piece} for piece in replies.pieces(text)]
         stop = "max_tokens" if cut else "end_turn"
+    thinking = thinking_block(body)
+    first: list[bytes] = []
+    if thinking is not None:
+        first = [
+            sse({"type": "content_block_start", "index": 0, "content_block": {**thinking, "thinking": ""}}),
+            *(
+                [sse({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": t}})]
+                if (t := thinking["thinking"])
+                else []
+            ),
+            sse(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "signature_delta", "signature": SIGNATURE},
+                }
+            ),
+            sse({"type": "content_block_stop", "index": 0}),
+        ]
+    at = len(first) and 1
     return [
         sse({"type": "message_start", "message": start}),
-        sse({"type": "content_block_start", "index": 0, "content_block": block}),
+        *first,
+        sse({"type": "content_block_start", "index": at, "content_block": block}),
         sse({"type": "ping"}),
-        *(sse({"type": "content_block_delta", "index": 0, "delta": delta}) for delta in deltas),
-        sse({"type": "content_block_stop", "index": 0}),
+        *(sse({"type": "content_block_delta", "index": at, "delta": delta}) for delta in deltas),
+        sse({"type": "content_block_stop", "index": at}),
         sse(
             {
                 "type": "message_delta",

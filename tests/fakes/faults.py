@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal[
-    "error", "delay", "malformed_json", "stall_after", "cut_after", "error_event_after", "tool_call", "drop"
+    "error", "delay", "malformed_json", "stall_after", "cut_after", "error_event_after", "tool_call", "drop", "cached"
 ]
 ErrorName = Literal["rate_limited", "server_error", "overloaded", "unauthorized", "context_overflow"]
 
@@ -26,6 +26,12 @@ class Fault:
     tool_name: str = ""
     tool_arguments: str = "{}"
     echo_key: bool = False  # put the presented key, unmasked, in the error message
+    cache_read: int = 0  # prompt tokens reported as read from the provider's prompt cache
+    cache_write: int = 0  # prompt tokens reported as written to it
+
+    @property
+    def is_tool_call(self) -> bool:
+        return self.kind == "tool_call"
 
 
 def rate_limited(retry_after: float | None = None) -> Fault:
@@ -77,6 +83,13 @@ def error_event_after(chunks: int) -> Fault:
 def tool_call(name: str, arguments: str) -> Fault:
     """Reply with one call of tool `name` whose JSON `arguments` are given as text."""
     return Fault("tool_call", tool_name=name, tool_arguments=arguments)
+
+
+def cached(read: int, write: int = 0) -> Fault:
+    """Answer normally, reporting ``read`` prompt tokens read from the prompt cache and ``write`` written to it, on
+    top of the counted prompt: Anthropic's ``cache_read_input_tokens`` / ``cache_creation_input_tokens``, OpenAI's
+    ``prompt_tokens_details.cached_tokens`` / ``cache_write_tokens`` (both included in its ``prompt_tokens``)."""
+    return Fault("cached", cache_read=read, cache_write=write)
 
 
 def drop() -> Fault:

@@ -65,6 +65,8 @@ def rows(draw: st.DrawFn, log_ids: st.SearchStrategy[str] | None = None) -> logs
         "overhead_ms": draw(st.none() | floats),
         "decision": draw(optional_texts),
         "attempts": draw(attempts),
+        "cache_read_tokens": draw(integers),
+        "cache_write_tokens": draw(integers),
     }
     if log_ids is not None:
         fields["log_id"] = draw(log_ids)

@@ -24,8 +24,21 @@ def sse(payload: Mapping[str, Any]) -> bytes:
 DONE = b"data: [DONE]\n\n"
 
 
-def usage(prompt: int, completion: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+def usage(prompt: int, completion: int, fault: faults.Fault | None = None) -> dict[str, Any]:
+    """OpenAI's usage; with a ``cached`` fault the cache counts are part of ``prompt_tokens``, as OpenAI has them
+    (``cache_write_tokens`` only when some were written: routers such as OpenRouter report it, OpenAI does not)."""
+    if fault is None or fault.kind != "cached":
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    prompt += fault.cache_read + fault.cache_write
+    details: dict[str, int] = {"cached_tokens": fault.cache_read, "audio_tokens": 0}
+    if fault.cache_write:
+        details["cache_write_tokens"] = fault.cache_write
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": details,
+    }
 
 
 def _tool_calls(fault: faults.Fault, *, with_index: bool) -> list[dict[str, Any]]:
@@ -38,8 +51,9 @@ def _tool_calls(fault: faults.Fault, *, with_index: bool) -> list[dict[str, Any]
 
 
 def completion(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> dict[str, Any]:
+    """The whole chat.completion; ``tool`` is the fault shaping the reply (a tool call, cache usage) or None."""
     prompt = replies.prompt_tokens(body)
-    if tool is not None:
+    if tool is not None and tool.is_tool_call:
         message: dict[str, Any] = {
             "role": "assistant",
             "content": None,
@@ -56,7 +70,7 @@ def completion(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None
         "created": CREATED,
         "model": body.get("model", ""),
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        "usage": usage(prompt, completion_tokens),
+        "usage": usage(prompt, completion_tokens, tool),
         "system_fingerprint": "fp_fake",
     }
 
@@ -72,7 +86,7 @@ def stream_events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | N
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return sse({**head, "choices": [choice]})
 
-    if tool is not None:
+    if tool is not None and tool.is_tool_call:
         call = _tool_calls(tool, with_index=True)[0]
         first = {**call, "function": {"name": tool.tool_name, "arguments": ""}}
         events = [chunk({"role": "assistant", "content": None, "tool_calls": [first]})]
@@ -89,7 +103,9 @@ def stream_events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | N
         events.append(chunk({}, "length" if cut else "stop"))
         completion_tokens = replies.words(text)
     if include_usage:
-        events.append(sse({**head, "choices": [], "usage": usage(replies.prompt_tokens(body), completion_tokens)}))
+        events.append(
+            sse({**head, "choices": [], "usage": usage(replies.prompt_tokens(body), completion_tokens, tool)})
+        )
     events.append(DONE)
     return events
 

@@ -174,7 +174,7 @@ class FakeUpstream:
     ) -> web.StreamResponse:
         self._replies += 1
         reply_id = f"{self.reply_id_prefix}{self._replies}"
-        tool = fault if fault is not None and fault.kind == "tool_call" else None
+        tool = fault if fault is not None and fault.kind in ("tool_call", "cached") else None  # shapes the reply
         if body.get("stream") is True:
             return await self._stream(request, self.reply_events(body, reply_id, tool), fault)
         if fault is not None and fault.kind == "malformed_json":

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.accounting import pricing
+from gateway.config import specs
 
 # Claude-like prices per 1K: input 0.003, output 0.015, cache reads a tenth of input, cache writes 1.25 times.
 CLAUDE = pricing.Prices.of(0.003, 0.015, cache_read_per_1k=0.0003, cache_write_per_1k=0.00375)
@@ -23,6 +24,19 @@ def test_without_cache_prices_cached_tokens_cost_the_input_price() -> None:
     prices = pricing.Prices.of(0.00015, 0.0006)
     assert prices.cache_read == prices.cache_write == Decimal("0.00015")
     assert prices.cost(1_000, 0, cache_read_tokens=234) == prices.cost(1_234, 0) == Decimal("0.0001851")
+
+
+def test_a_models_pricing_is_read_with_its_cache_prices() -> None:
+    spec = specs.Pricing.model_validate(
+        {"inputPer1K": 0.003, "outputPer1K": 0.015, "cacheReadPer1K": 0.0003, "cacheWritePer1K": 0.00375}
+    )
+    assert pricing.Prices.of_spec(spec) == CLAUDE
+    plain = pricing.Prices.of_spec(specs.Pricing.model_validate({"inputPer1K": 0.001}))
+    assert (plain.cache_read, plain.cache_write, plain.output_per_1k) == (
+        Decimal("0.001"),
+        Decimal("0.001"),
+        Decimal(0),
+    )
 
 
 def test_free_cache_reads_cost_nothing() -> None:

@@ -35,7 +35,7 @@ def test_every_column_value_of_any_row_is_storable(row: logs_repo.RequestLogRow)
     stored = dict(zip(logs_repo.COLUMNS, row.values(), strict=True))
     for name in logs_repo.COLUMNS:
         value = stored[name]
-        if name in ("status", "input_tokens", "output_tokens"):
+        if name in ("status", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
             assert type(value) is int and INT4_LOW <= value <= INT4_HIGH
             assert value >= 0 or name == "status"
         elif name == "latency_ms":
@@ -90,6 +90,8 @@ def test_the_stand_in_keeps_who_when_and_what_it_cost_but_no_free_text() -> None
         error_message="the cause",
         input_tokens=10,
         output_tokens=20,
+        cache_read_tokens=6,
+        cache_write_tokens=3,
         cost_usd=Decimal("0.5"),
         attempts=({"model": "gpt"},),
     )
@@ -101,6 +103,7 @@ def test_the_stand_in_keeps_who_when_and_what_it_cost_but_no_free_text() -> None
         10,
         20,
     )
+    assert (stand_in.cache_read_tokens, stand_in.cache_write_tokens) == (6, 3)
     assert (stand_in.mode, stand_in.decision, stand_in.attempts) == (None, None, ())
     assert stand_in.error_message is not None and "23514: check violation" in stand_in.error_message
 
