@@ -24,7 +24,7 @@ from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi
 from gateway.api import errors as api_errors
 from gateway.observability import metrics as metrics_mod
-from gateway.serving import admission, calls, errors, supervisor
+from gateway.serving import admission, anthropic_betas, calls, errors, supervisor
 from gateway.serving import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def create_runtime(
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),
         config_stale_s=settings.config_stale_s,
         supervision=supervision,
+        anthropic_betas=anthropic_betas.BetaPolicy.of(settings.anthropic_betas),
     )
 
 
@@ -54,6 +55,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 HOT_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("POST", "/v1/chat/completions", openai.chat_completions),
     ("POST", "/v1/messages", anthropic.create_message),
+    ("POST", "/v1/messages/count_tokens", anthropic.count_message_tokens),
     ("POST", "/v1/chat", native.native_chat),
     ("POST", "/v1/embeddings", openai.create_embeddings),
 )
@@ -157,6 +159,7 @@ def create_app(
     app.state.admin_token = admin_token
     app.state.services = runtime.services
     app.state.chat = runtime.chat
+    app.state.count_tokens = runtime.count_tokens
     app.state.embeddings = runtime.embeddings
     hot = Gateway(app, HOT_ROUTES, limits)
     app.state.bodies = inbound.BodyReader(hot.limits, runtime.metrics)

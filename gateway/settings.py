@@ -12,6 +12,8 @@ import os
 import pathlib
 from collections.abc import Mapping
 
+from gateway.serving import anthropic_betas
+
 PREFIX = "TOKENHUB_"
 
 
@@ -51,6 +53,25 @@ def _path(env: Mapping[str, str], name: str) -> pathlib.Path | None:
     return pathlib.Path(raw) if raw else None
 
 
+def _betas(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """A comma list of ``anthropic-beta`` names; ``*`` for every beta (None), ``none`` for no beta."""
+    raw = env.get(PREFIX + name)
+    if raw is None or not raw.strip():
+        return anthropic_betas.DEFAULT
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if items == ["*"]:
+        return None
+    if items == ["none"]:
+        return frozenset()
+    for item in items:
+        if not anthropic_betas.NAME.match(item):
+            raise SettingsError(
+                f"{PREFIX}{name} must be '*', 'none' or a comma list of beta names such as"
+                f" 'claude-code-20250219', got {item!r}"
+            )
+    return frozenset(items)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -76,6 +97,8 @@ class Settings:
     max_concurrent_requests: int = 1000
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    # The anthropic-beta values forwarded to Anthropic upstreams (serving/anthropic_betas.py); None: every one.
+    anthropic_betas: frozenset[str] | None = anthropic_betas.DEFAULT
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -128,5 +151,6 @@ class Settings:
             max_concurrent_requests=int(concurrent),
             header_timeout_s=_number(env, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
+            anthropic_betas=_betas(env, "ANTHROPIC_BETAS"),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

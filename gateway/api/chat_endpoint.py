@@ -47,6 +47,7 @@ async def handle(
     wrap: Wrap = plain,
     *,
     prepare: Callable[[calls.Call], None] | None = None,
+    flow: chat.ChatFlow | None = None,
 ) -> Response:
     state = request.app.state
     services: calls.Services = state.services
@@ -65,7 +66,7 @@ async def handle(
             raise api_errors.from_wire(exc) from exc
         assert call.body is not None
         call.stream = bool(call.body.get("stream"))
-        flow: chat.ChatFlow = state.chat
+        flow = flow or state.chat
         if call.stream:
             start = await flow.stream(call)
             release = slot.release if slot is not None else None

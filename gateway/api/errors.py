@@ -22,7 +22,7 @@ from gateway.providers.wire import errors as wire_errors
 from gateway.serving import calls, errors
 from gateway.serving.dialects import ClientApi
 
-ANTHROPIC_PATHS = frozenset({"/v1/messages"})
+ANTHROPIC_PATHS = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
 
 
 def client_api(path: str) -> ClientApi:

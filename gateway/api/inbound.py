@@ -61,6 +61,7 @@ ENDPOINTS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "/v1/chat/completions": "chat.completions",
         "/v1/messages": "messages",
+        "/v1/messages/count_tokens": "messages.count_tokens",
         "/v1/chat": "chat",
         "/v1/embeddings": "embeddings",
     }

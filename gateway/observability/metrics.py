@@ -87,6 +87,12 @@ class Metrics:
             ["model", "provider", "direction"],
             registry=registry,
         )
+        self.anthropic_betas_dropped = prom.Counter(
+            "tokenhub_anthropic_betas_dropped",
+            "anthropic-beta values of client requests not forwarded because TOKENHUB_ANTHROPIC_BETAS does not allow"
+            " them (each is named in the response's x-tokenhub-dropped-betas header).",
+            registry=registry,
+        )
         self.cost = prom.Counter("tokenhub_cost_usd", "Cost charged in USD.", ["model", "provider"], registry=registry)
         self.upstream_attempts = prom.Counter(
             "tokenhub_upstream_attempts",

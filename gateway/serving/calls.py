@@ -18,7 +18,7 @@ from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import usage as usage_mod
 from gateway.routing import decision as decisions
-from gateway.serving import auth, config_source, logwriter, native, routing_state, upstreams
+from gateway.serving import anthropic_betas, auth, config_source, logwriter, native, routing_state, upstreams
 from gateway.serving.dialects import ClientApi
 from gateway.store import logs_repo
 
@@ -33,6 +33,7 @@ class Services:
     leases: leases_mod.LeaseManager
     logs: logwriter.LogWriter
     metrics: metrics_mod.Metrics
+    anthropic_betas: anthropic_betas.BetaPolicy = dataclasses.field(default_factory=anthropic_betas.BetaPolicy)
 
     def snapshot(self) -> snapshot.ConfigSnapshot:
         current: snapshot.ConfigSnapshot | None = self.config.current
@@ -51,7 +52,9 @@ class Call:
     key: auth.KeyContext | None = None
     body: dict[str, Any] | None = None
     stream: bool = False
-    forward_headers: tuple[tuple[str, str], ...] = ()
+    forward_headers: tuple[tuple[str, str], ...] = ()  # for an upstream of the client's own API
+    forward_query: str = ""  # likewise, e.g. "?beta=true"
+    dropped_betas: tuple[str, ...] = ()  # anthropic-beta values the allow-list kept from the upstream
     upstream_wait_s: float = 0.0
     attempts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     model: snapshot.ModelEntry | None = None
@@ -86,6 +89,8 @@ class Call:
         if self.route is not None and self.route.ranking:
             headers["x-tokenhub-decision"] = self.route.header()
         headers["x-tokenhub-overhead-ms"] = f"{self.overhead_ms():.3f}"
+        if self.dropped_betas:
+            headers["x-tokenhub-dropped-betas"] = ",".join(self.dropped_betas)
         return headers
 
 

@@ -89,6 +89,14 @@ def client_error(exc: upstream_errors.UpstreamError) -> errors.UpstreamFailed:
     return errors.UpstreamFailed(message, error_class=exc.error_class, status=exc.status or 400)
 
 
+def passthrough(call: calls.Call, dialect: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """The client's headers and query string that go to an upstream of the client's own API: Anthropic's
+    ``anthropic-version``, the allowed ``anthropic-beta`` values and ``?beta=true``; nothing to any other."""
+    if dialect == "anthropic" and call.api is dialects.ClientApi.ANTHROPIC:
+        return tuple((k, v) for k, v in call.forward_headers if k in FORWARDED_ANTHROPIC_HEADERS), call.forward_query
+    return (), ""
+
+
 T = TypeVar("T")
 RETRY = failover.FailoverSettings(backoff_base_s=0.05, backoff_max_s=0.5)
 
@@ -123,10 +131,8 @@ class ChatFlow:
         provider = candidate.model.provider
         dialect = upstreams.dialect(provider.spec.type)
         out = dialects.outbound(call.api, call.body, dialect, candidate.model.spec.upstream_model)
-        forwarded: tuple[tuple[str, str], ...] = ()
-        if dialect == "anthropic" and call.api is dialects.ClientApi.ANTHROPIC:
-            forwarded = tuple((k, v) for k, v in call.forward_headers if k in FORWARDED_ANTHROPIC_HEADERS)
-        return base.UpstreamRequest(out.path, out.body, call.request_id, stream=stream, headers=forwarded)
+        forwarded, query = passthrough(call, dialect)
+        return base.UpstreamRequest(out.path + query, out.body, call.request_id, stream=stream, headers=forwarded)
 
     def _usable(
         self, call: calls.Call, candidate: planning.Candidate, failures: _Failures

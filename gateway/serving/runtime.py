@@ -20,10 +20,12 @@ from collections.abc import Awaitable, Callable
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
 from gateway.providers import session
+from gateway.serving import anthropic_betas as anthropic_betas_mod
 from gateway.serving import (
     calls,
     chat,
     config_source,
+    count_flow,
     embeddings,
     logwriter,
     prober,
@@ -56,6 +58,7 @@ class Runtime:
         config_stale_s: float = 30.0,
         supervision: supervisor.Supervision | None = None,
         clock: Callable[[], float] = time.monotonic,
+        anthropic_betas: anthropic_betas_mod.BetaPolicy | None = None,
     ) -> None:
         self.metrics = metrics
         self.db = pool.Database(database_url)
@@ -75,8 +78,17 @@ class Runtime:
             holder=self.replica,
             settings=lease_settings,
         )
-        self.services = calls.Services(self.config, self.upstreams, self.routing, self.leases, self.logs, metrics)
+        self.services = calls.Services(
+            self.config,
+            self.upstreams,
+            self.routing,
+            self.leases,
+            self.logs,
+            metrics,
+            anthropic_betas or anthropic_betas_mod.BetaPolicy(),
+        )
         self.chat = chat.ChatFlow(self.services)
+        self.count_tokens = count_flow.CountFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
         self.prober = prober.Prober(
             self.config, self.upstreams, self.routing, leadership=health_repo.ProbeLock(self.db)

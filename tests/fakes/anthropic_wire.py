@@ -131,6 +131,11 @@ def stream_events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | N
     ]
 
 
+def count_tokens(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``POST /v1/messages/count_tokens``: the prompt tokens the same request would be billed for."""
+    return {"input_tokens": replies.prompt_tokens(body)}
+
+
 def models(ids: tuple[str, ...]) -> dict[str, Any]:
     data = [{"type": "model", "id": id_, "display_name": id_, "created_at": "2025-01-01T00:00:00Z"} for id_ in ids]
     return {"data": data, "has_more": False, "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
@@ -150,4 +155,6 @@ def error(fault: faults.Fault, *, presented_key: str, prompt: int) -> dict[str, 
         return error_body("authentication_error", f"invalid x-api-key{': ' + presented_key if fault.echo_key else ''}")
     if fault.error == "context_overflow":
         return error_body("invalid_request_error", f"prompt is too long: {prompt + 200000} tokens > 200000 maximum")
+    if fault.error == "invalid":
+        return error_body("invalid_request_error", "max_tokens: Extra inputs are not permitted")
     return error_body("api_error", "Internal server error")

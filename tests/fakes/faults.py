@@ -12,7 +12,7 @@ from typing import Literal
 FaultKind = Literal[
     "error", "delay", "malformed_json", "stall_after", "cut_after", "error_event_after", "tool_call", "drop", "cached"
 ]
-ErrorName = Literal["rate_limited", "server_error", "overloaded", "unauthorized", "context_overflow"]
+ErrorName = Literal["rate_limited", "server_error", "overloaded", "unauthorized", "context_overflow", "invalid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,11 @@ def unauthorized(*, echo_key: bool = False) -> Fault:
 
 def context_overflow() -> Fault:
     return Fault("error", status=400, error="context_overflow")
+
+
+def invalid_request(status: int = 400) -> Fault:
+    """The provider refuses the request as malformed (a field it does not take)."""
+    return Fault("error", status=status, error="invalid")
 
 
 def delay(seconds: float) -> Fault:

@@ -158,6 +158,8 @@ def error(fault: faults.Fault, *, presented_key: str, prompt: int) -> dict[str, 
             f"{prompt + 128000} tokens. Please reduce the length of the messages."
         )
         type_, code = "invalid_request_error", "context_length_exceeded"
+    elif fault.error == "invalid":
+        message, type_, code = "Unrecognized request argument supplied: max_tokens", "invalid_request_error", None
     elif fault.error == "overloaded":
         message, type_, code = "The engine is currently overloaded, please try again later.", "server_error", None
     else:

@@ -33,6 +33,7 @@ class RecordedRequest:
     body: bytes
     json: Any  # None when the body is empty or not JSON
     peer_port: int  # the client's source port: equal ports mean a reused connection
+    query: str = ""  # the query string, without its "?"
 
 
 class FakeUpstream:
@@ -138,7 +139,9 @@ class FakeUpstream:
         peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         port = peer[1] if isinstance(peer, tuple) else 0
         self.requests.append(
-            RecordedRequest(request.method, request.path, CIMultiDict(request.headers), raw, parsed, port)
+            RecordedRequest(
+                request.method, request.path, CIMultiDict(request.headers), raw, parsed, port, request.query_string
+            )
         )
         body: Mapping[str, Any] = parsed if isinstance(parsed, dict) else {}
         fault = self._faults.popleft() if self._faults else None
@@ -165,6 +168,8 @@ class FakeUpstream:
         if request.method == "POST" and request.path == self.generation_path:
             return await self._generate(request, body, fault)
         extra = self.extra_routes().get((request.method, request.path))
+        if extra is not None and fault is not None and fault.kind == "malformed_json":
+            return web.Response(body=b'{"object": "broken", "data": [', content_type="application/json")
         if extra is not None:
             return self._json(extra(body))
         return self._json({"error": {"message": f"no route {request.method} {request.path}"}}, 404)
@@ -278,3 +283,6 @@ class AnthropicUpstream(FakeUpstream):
 
     def reply_events(self, body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> list[bytes]:
         return anthropic_wire.stream_events(body, reply_id, tool)
+
+    def extra_routes(self) -> dict[tuple[str, str], Callable[[Mapping[str, Any]], Payload]]:
+        return {("POST", "/v1/messages/count_tokens"): anthropic_wire.count_tokens}

@@ -65,12 +65,12 @@ async def test_the_anthropic_provider_gets_the_request_with_the_clients_version_
             model="claude",
             max_tokens=32,
             messages=[{"role": "user", "content": "hi"}],
-            extra_headers={"anthropic-version": "2023-06-01", "anthropic-beta": "tools-2024-04-04"},
+            extra_headers={"anthropic-version": "2023-06-01", "anthropic-beta": "interleaved-thinking-2025-05-14"},
         )
     sent = gateway.anthropic.requests[-1]
     assert sent.json["model"] == "claude-fake-large" and sent.json["max_tokens"] == 32
     assert sent.headers["anthropic-version"] == "2023-06-01"
-    assert sent.headers["anthropic-beta"] == "tools-2024-04-04"
+    assert sent.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
     assert sent.headers["x-api-key"] != "" and gateway.key not in str(sent.headers)
 
 

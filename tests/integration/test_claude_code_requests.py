@@ -17,7 +17,9 @@ from tests.unit.gateway.providers.wire import claude_code
 SENT_HEADERS = ("anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "x-app")
 
 
-async def send(http: httpx.AsyncClient, gateway: Gateway, name: str, model: str) -> tuple[bytes, list[Any]]:
+async def send(
+    http: httpx.AsyncClient, gateway: Gateway, name: str, model: str
+) -> tuple[bytes, list[Any], httpx.Headers]:
     recorded = claude_code.recorded(name)
     body = orjson.dumps(recorded["json"] | {"model": model})
     headers = {k: v for k, v in recorded["headers"].items() if k in SENT_HEADERS}
@@ -26,7 +28,7 @@ async def send(http: httpx.AsyncClient, gateway: Gateway, name: str, model: str)
     assert response.status_code == 200, response.text
     decoder = sse.SseDecoder()
     events = [event.json() for event in decoder.feed(response.content) + decoder.flush()]
-    return body, events
+    return body, events, response.headers
 
 
 def check_stream(events: list[Any]) -> None:
@@ -39,11 +41,12 @@ def check_stream(events: list[Any]) -> None:
 async def test_every_recorded_request_reaches_an_anthropic_provider_as_sent(gateway: Gateway) -> None:
     async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
         for name in claude_code.names():
-            body, events = await send(http, gateway, name, "claude")
+            body, events, response_headers = await send(http, gateway, name, "claude")
             check_stream(events)
             sent = gateway.anthropic.requests[-1]
             assert sent.body == orjson.dumps(orjson.loads(body) | {"model": "claude-fake-large"}), name
             assert sent.headers["anthropic-beta"] == claude_code.recorded(name)["headers"]["anthropic-beta"]
+            assert sent.query == "beta=true" and "x-tokenhub-dropped-betas" not in response_headers
 
 
 async def test_recorded_requests_reach_an_openai_provider_translated(gateway: Gateway) -> None:
@@ -51,8 +54,10 @@ async def test_recorded_requests_reach_an_openai_provider_translated(gateway: Ga
     names = [n for n in claude_code.names() if n.startswith(("unknown-model/", "older-model/"))]
     async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
         for name in names:
-            _, events = await send(http, gateway, name, "gpt")
+            _, events, _ = await send(http, gateway, name, "gpt")
             check_stream(events)
+            assert gateway.openai.requests[-1].query == ""
+            assert "anthropic-beta" not in gateway.openai.requests[-1].headers
             sent = gateway.openai.requests[-1].json
             openai_chat.validate_request(sent)
             assert sent["model"] == "gpt-4o-mini" and sent["reasoning_effort"] == "high"

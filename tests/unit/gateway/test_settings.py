@@ -42,6 +42,8 @@ def test_defaults_and_values_are_read() -> None:
         ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "inf"),
         ("TOKENHUB_HEADER_TIMEOUT_SECONDS", "0"),
         ("TOKENHUB_BODY_TIMEOUT_SECONDS", "soon"),
+        ("TOKENHUB_ANTHROPIC_BETAS", "*,claude-code-20250219"),  # all, or a list: not both
+        ("TOKENHUB_ANTHROPIC_BETAS", "Bad Beta"),
     ],
 )
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
@@ -66,3 +68,13 @@ def test_inbound_limits_are_read() -> None:
         }
     )
     assert (parsed.max_concurrent_requests, parsed.header_timeout_s, parsed.body_timeout_s) == (64, 2.5, 120)
+
+
+def test_anthropic_betas_default_to_what_claude_code_sends() -> None:
+    default = settings.Settings.from_env({}).anthropic_betas
+    assert default is not None and "claude-code-20250219" in default and "context-1m-2025-08-07" not in default
+    assert settings.Settings.from_env({"TOKENHUB_ANTHROPIC_BETAS": " "}).anthropic_betas == default
+    assert settings.Settings.from_env({"TOKENHUB_ANTHROPIC_BETAS": "*"}).anthropic_betas is None
+    assert settings.Settings.from_env({"TOKENHUB_ANTHROPIC_BETAS": "none"}).anthropic_betas == frozenset()
+    listed = settings.Settings.from_env({"TOKENHUB_ANTHROPIC_BETAS": "a-1, context-1m-2025-08-07,"}).anthropic_betas
+    assert listed == frozenset({"a-1", "context-1m-2025-08-07"})
