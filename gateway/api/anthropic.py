@@ -18,7 +18,6 @@ from starlette.routing import Route
 
 from gateway.api import chat_endpoint
 from gateway.providers.wire import anthropic_messages
-from gateway.providers.wire.errors import WireError
 from gateway.serving import calls, count_flow
 from gateway.serving.dialects import ClientApi
 
@@ -30,8 +29,6 @@ def _parse(document: dict[str, Any], call: calls.Call) -> None:
 
 def _parse_count(document: dict[str, Any], call: calls.Call) -> None:
     anthropic_messages.validate_request(document, count_only=True)
-    if document.get("stream"):
-        raise WireError("stream", "a token count does not stream")
     call.body = document
 
 

@@ -77,7 +77,7 @@ def target(
 
 def _anthropic_client(case: Case) -> bool:
     headers = {name.lower() for name in (case.headers or {})}
-    return case.path == "/v1/messages" or (case.path == "/v1/models" and "anthropic-version" in headers)
+    return case.path.startswith("/v1/messages") or (case.path == "/v1/models" and "anthropic-version" in headers)
 
 
 def assert_error_shape(case: Case, status: int, content: bytes) -> None:

@@ -41,6 +41,8 @@ def schemas() -> dict[str, Any]:
         openai_schema.ChatCompletionRequest,
         openai_schema.EmbeddingsRequest,
         anthropic_schema.MessagesRequest,
+        anthropic_schema.MessagesCountTokensRequest,
+        anthropic_schema.MessagesTokenCount,
         native_schema.NativeChatRequest,
     )
     wanted = [(model, "validation") for model in (*requests, *responses_schema.models())]
@@ -67,8 +69,15 @@ def _model_call(
     success: dict[str, Any],
     error: type[pydantic.BaseModel],
     operation_id: str,
-    extra_headers: tuple[dict[str, Any], ...] = (),
+    extra_parameters: tuple[dict[str, Any], ...] = (),
+    *,
+    charged: bool = True,
 ) -> dict[str, Any]:
+    idempotency = _header(
+        "idempotency-key",
+        "a retry with the same key gets the first answer instead of a second charged call",
+        {"type": "string", "pattern": IDEMPOTENCY_KEY},
+    )
     return {
         "post": {
             "operationId": operation_id,
@@ -76,12 +85,8 @@ def _model_call(
             "security": [{"bearer": []}, {"apiKey": []}],
             "parameters": [
                 _header("x-request-id", "reused as the request's id when it is a sane token", {"type": "string"}),
-                _header(
-                    "idempotency-key",
-                    "a retry with the same key gets the first answer instead of a second charged call",
-                    {"type": "string", "pattern": IDEMPOTENCY_KEY},
-                ),
-                *extra_headers,
+                *((idempotency,) if charged else ()),
+                *extra_parameters,
             ],
             "requestBody": {"required": True, "content": {JSON: {"schema": _ref(request)}}},
             "responses": {"200": success, **_errors(error)},
@@ -112,7 +117,19 @@ def paths() -> dict[str, Any]:
     openai_error, anthropic_error = responses_schema.OpenAIError, responses_schema.AnthropicError
     anthropic_headers = (
         _header("anthropic-version", "forwarded to Anthropic upstreams", {"type": "string"}),
-        _header("anthropic-beta", "forwarded to Anthropic upstreams", {"type": "string"}),
+        _header(
+            "anthropic-beta",
+            "forwarded to Anthropic upstreams, the values TOKENHUB_ANTHROPIC_BETAS allows (the others are named in"
+            " the x-tokenhub-dropped-betas response header); never to other provider types",
+            {"type": "string"},
+        ),
+        {
+            "name": "beta",
+            "in": "query",
+            "required": False,
+            "description": "forwarded to Anthropic upstreams (Claude Code sends beta=true)",
+            "schema": {"type": "string"},
+        },
     )
     return {
         "/v1/chat/completions": _model_call(
@@ -129,6 +146,16 @@ def paths() -> dict[str, Any]:
             anthropic_error,
             "createMessage",
             anthropic_headers,
+        ),
+        "/v1/messages/count_tokens": _model_call(
+            "The input tokens of a Messages request: the Anthropic provider's own count when one would answer it"
+            " (x-tokenhub-token-count: exact), else the gateway's estimate; never charged",
+            anthropic_schema.MessagesCountTokensRequest,
+            _json("the count", anthropic_schema.MessagesTokenCount),
+            anthropic_error,
+            "countMessageTokens",
+            anthropic_headers,
+            charged=False,
         ),
         "/v1/chat": _model_call(
             "TokenHub's native chat: routing hints in, the answer with its routing decision and cost out",

@@ -35,7 +35,7 @@ MIN_THINKING_BUDGET = 1024
 def parse_request(body: bytes, *, count_only: bool = False) -> dict[str, Any]:
     """Parse and validate a request body; the returned dict is the body itself, unknown fields included.
 
-    ``count_only`` is for ``/v1/messages/count_tokens``, whose requests carry no ``max_tokens``.
+    ``count_only`` is for ``/v1/messages/count_tokens``, whose requests need no ``max_tokens`` and do not stream.
     """
     request = checks.parse_object(body)
     validate_request(request, count_only=count_only)
@@ -63,8 +63,8 @@ def validate_request(request: dict[str, Any], *, count_only: bool = False) -> No
     if (value := request.get("stop_sequences")) is not None:
         for j, item in enumerate(checks.array(value, "stop_sequences")):
             checks.string(item, f"stop_sequences[{j}]")
-    if (value := request.get("stream")) is not None:
-        checks.boolean(value, "stream")
+    if (value := request.get("stream")) is not None and checks.boolean(value, "stream") and count_only:
+        raise WireError("stream", "a token count does not stream")
     if (value := request.get("metadata")) is not None:
         user_id = checks.obj(value, "metadata").get("user_id")
         if user_id is not None:

@@ -49,6 +49,10 @@ def _messages(body: object) -> None:
     anthropic_messages.validate_request(_object(body))
 
 
+def _count(body: object) -> None:
+    anthropic_messages.validate_request(_object(body), count_only=True)
+
+
 def _native(body: object) -> None:
     native.parse(body)
 
@@ -57,13 +61,12 @@ def _embeddings(body: object) -> None:
     embeddings.validate(_object(body))
 
 
+MESSAGES_RULES = r"^(messages\[\d+\](\.content(\[\d+\]\.tool_use_id)?)?|tools\[\d+\]\.name|tool_choice\.name)$"
 # Per endpoint: its validator, and the params a schema-valid body may still be refused at (rules between messages).
 ENDPOINTS: dict[str, tuple[Callable[[object], None], str]] = {
     "/v1/chat/completions": (_chat, r"^(messages\[\d+\](\.tool_call_id)?|tool_choice\.function\.name)$"),
-    "/v1/messages": (
-        _messages,
-        r"^(messages\[\d+\](\.content(\[\d+\]\.tool_use_id)?)?|tool_choice\.name)$",
-    ),
+    "/v1/messages": (_messages, MESSAGES_RULES),
+    "/v1/messages/count_tokens": (_count, MESSAGES_RULES),
     "/v1/chat": (
         _native,
         r"^(request\.messages\[\d+\](\.tool_call_id)?|request\.parameters\.tool_choice\.function\.name)$",
@@ -94,6 +97,7 @@ def test_the_document_lists_the_public_endpoints_with_both_ways_to_present_a_key
     assert operations == {
         ("POST", "/v1/chat/completions"),
         ("POST", "/v1/messages"),
+        ("POST", "/v1/messages/count_tokens"),
         ("POST", "/v1/chat"),
         ("POST", "/v1/embeddings"),
         ("GET", "/v1/models"),
@@ -117,12 +121,20 @@ def test_the_models_use_the_validators_tables() -> None:
     assert roles == set(openai_chat.ROLES)
     parts = typing.get_args(typing.get_args(openai_schema.UserPart)[0])
     assert {typing.get_args(p.model_fields["type"].annotation)[0] for p in parts} == set(openai_chat.USER_PART_TYPES)
-    blocks = typing.get_args(typing.get_args(anthropic_schema.UserBlock)[0]) + typing.get_args(
-        typing.get_args(anthropic_schema.AssistantBlock)[0]
-    )
-    assert {typing.get_args(b.model_fields["type"].annotation)[0] for b in blocks} == set(
+    blocks = typing.get_args(anthropic_schema.UserBlock) + typing.get_args(anthropic_schema.AssistantBlock)
+    checked = {b for b in blocks if b is not anthropic_schema.MessagesOtherBlock}
+    assert {typing.get_args(b.model_fields["type"].annotation)[0] for b in checked} == set(
         anthropic_messages.BLOCK_TYPES
     )
+    other = anthropic_schema.MessagesOtherBlock.model_json_schema()["properties"]["type"]
+    assert set(other["not"]["enum"]) == set(anthropic_messages.BLOCK_TYPES)
+    assert set(typing.get_args(anthropic_schema.Effort)) == set(anthropic_messages.EFFORTS)
+    thinking = typing.get_args(typing.get_args(anthropic_schema.Thinking)[0])
+    assert {typing.get_args(t.model_fields["type"].annotation)[0] for t in thinking} == set(
+        anthropic_messages.THINKING_TYPES
+    )
+    messages = typing.get_args(typing.get_args(anthropic_schema.Message)[0])
+    assert {typing.get_args(m.model_fields["role"].annotation)[0] for m in messages} == set(anthropic_messages.ROLES)
     assert set(typing.get_args(anthropic_schema.ImageMediaType)) == set(anthropic_messages.IMAGE_MEDIA_TYPES)
     assert set(typing.get_args(native_schema.Mode)) == {mode.value for mode in modes.Mode}
     assert set(native_schema.NativePolicy.model_fields) == native.POLICY_FIELDS
@@ -155,6 +167,7 @@ def test_a_schema_invalid_body_is_refused_by_its_validator(path: str) -> None:
 
 
 USER = {"role": "user", "content": "hi"}
+SYSTEM = {"role": "system", "content": "be brief"}
 EDGES: list[tuple[str, dict[str, Any], bool]] = [
     ("NativeChatRequest", {"request": {"messages": [USER], "parameters": None}}, True),
     ("NativeChatRequest", {"request": {"messages": [USER], "parameters": {"stream_options": {}}}}, False),
@@ -173,6 +186,63 @@ EDGES: list[tuple[str, dict[str, Any], bool]] = [
         {"model": "m", "max_tokens": 1, "messages": [USER], "tools": [{"name": "t", "type": "x"}]},
         True,
     ),
+    ("MessagesRequest", {"model": "m", "max_tokens": 1, "messages": [SYSTEM, USER, SYSTEM]}, True),
+    ("MessagesRequest", {"model": "m", "max_tokens": 1, "messages": [SYSTEM]}, False),
+    (
+        "MessagesRequest",
+        {"model": "m", "max_tokens": 1, "messages": [USER, {"role": "system", "output_config": {"effort": "low"}}]},
+        True,
+    ),
+    ("MessagesRequest", {"model": "m", "max_tokens": 1, "messages": [USER, {"role": "system"}]}, False),
+    (
+        "MessagesRequest",
+        {
+            "model": "m",
+            "max_tokens": 1,
+            "messages": [
+                USER,
+                {"role": "system", "content": "x", "output_config": {"format": {"type": "json_schema"}}},
+            ],
+        },
+        False,
+    ),
+    (
+        "MessagesRequest",
+        {"model": "m", "max_tokens": 1, "messages": [USER], "thinking": {"type": "adaptive", "display": "omitted"}},
+        True,
+    ),
+    (
+        "MessagesRequest",
+        {"model": "m", "max_tokens": 1, "messages": [USER], "thinking": {"type": "enabled", "budget_tokens": 1023}},
+        False,
+    ),
+    (
+        "MessagesRequest",
+        {"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "search_result"}]}]},
+        True,
+    ),
+    (
+        "MessagesRequest",
+        {
+            "model": "m",
+            "max_tokens": 1,
+            "messages": [{"role": "user", "content": [{"type": "thinking", "thinking": "", "signature": "s"}]}],
+        },
+        False,
+    ),
+    (
+        "MessagesRequest",
+        {
+            "model": "m",
+            "max_tokens": 1,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"ttl": "1h"}}]}],
+        },
+        False,
+    ),
+    ("MessagesRequest", {"model": "m", "max_tokens": 1, "messages": [USER], "output_config": {"effort": "max"}}, True),
+    ("MessagesCountTokensRequest", {"model": "m", "messages": [USER]}, True),
+    ("MessagesCountTokensRequest", {"model": "m", "messages": [USER], "stream": False}, True),
+    ("MessagesCountTokensRequest", {"model": "m", "messages": [USER], "stream": True}, False),
 ]
 
 
@@ -188,6 +258,7 @@ def test_the_document_and_the_validators_agree_at_the_edges(component: str, body
             "NativeChatRequest": "/v1/chat",
             "ChatCompletionRequest": "/v1/chat/completions",
             "MessagesRequest": "/v1/messages",
+            "MessagesCountTokensRequest": "/v1/messages/count_tokens",
         }[component]
     ]
     assert (_refused_at(validate, body) is None) is valid
