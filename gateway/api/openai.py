@@ -1,5 +1,9 @@
 """OpenAI-compatible endpoints: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``.
 
+A model listing carries what agents size their requests by: the context window, the output limit and the
+capabilities, under OpenAI-compatible servers' names (``context_window``, ``max_output_tokens``) or Anthropic's
+(``max_input_tokens``, ``max_tokens``, ``capabilities``) for an Anthropic client.
+
 Routes are plain Starlette endpoints (no FastAPI dependency injection or response models on the hot path); the
 request lifecycle lives in ``serving``; this module only reads HTTP and writes HTTP.
 """
@@ -14,7 +18,7 @@ from starlette.routing import Route
 
 from gateway.api import chat_endpoint, inbound, responses
 from gateway.api import errors as api_errors
-from gateway.config import specs
+from gateway.config import snapshot, specs
 from gateway.providers.wire import openai_chat
 from gateway.serving import admission, calls, embeddings, errors
 from gateway.serving.dialects import ClientApi
@@ -76,10 +80,7 @@ async def list_models(request: Request) -> Response:
         if ns == key.namespace and key.allows_model(entries[0].ref.name) and any(e.spec.enabled for e in entries)
     )
     if anthropic_client:
-        data = [
-            {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
-            for name, _ in names
-        ]
+        data = [anthropic_model(name, entry) for name, entry in names]
         body = {
             "data": data,
             "has_more": False,
@@ -87,21 +88,43 @@ async def list_models(request: Request) -> Response:
             "last_id": data[-1]["id"] if data else None,
         }
     else:
-        body = {
-            "object": "list",
-            "data": [
-                {
-                    "id": name,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": entry.provider.ref.name,
-                    "context_window": entry.spec.context_window,
-                }
-                for name, entry in names
-            ],
-        }
+        body = {"object": "list", "data": [openai_model(name, entry) for name, entry in names]}
     calls.finish(services, call, status=200)
     return responses.json(body, headers={"x-tokenhub-request-id": call.request_id})
+
+
+def openai_model(name: str, entry: snapshot.ModelEntry) -> dict[str, Any]:
+    """OpenAI's model object, with the Model's limits and capabilities beside it (the SDK keeps extra fields)."""
+    spec = entry.spec
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": entry.provider.ref.name,
+        "context_window": spec.context_window,
+        "max_output_tokens": spec.max_output_tokens,
+        "capabilities": [str(capability) for capability in spec.capabilities],
+    }
+
+
+def anthropic_model(name: str, entry: snapshot.ModelEntry) -> dict[str, Any]:
+    """Anthropic's ModelInfo: the context window as ``max_input_tokens``, the output limit as ``max_tokens``, and
+    of its ``capabilities`` the ones a Model states (the others are left out: unknown, not unsupported)."""
+    spec = entry.spec
+    stated = set(spec.capabilities)
+    return {
+        "type": "model",
+        "id": name,
+        "display_name": name,
+        "created_at": "1970-01-01T00:00:00Z",
+        "lifecycle": "active",
+        "max_input_tokens": spec.context_window,
+        "max_tokens": spec.max_output_tokens,
+        "capabilities": {
+            "image_input": {"supported": specs.Capability.VISION in stated},
+            "structured_outputs": {"supported": specs.Capability.JSON in stated},
+        },
+    }
 
 
 routes = [

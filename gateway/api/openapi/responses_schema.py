@@ -38,12 +38,17 @@ class AnthropicError(base.Open):
     error: AnthropicErrorDetail
 
 
+Capability = Literal["chat", "tools", "json", "vision", "embeddings"]
+
+
 class OpenAIModel(base.Open):
     id: str
     object: Literal["model"]
     created: int
-    owned_by: str
+    owned_by: str = pydantic.Field(description="the Provider that serves it")
     context_window: int
+    max_output_tokens: int | None = pydantic.Field(description="the Model's output limit; null when it sets none")
+    capabilities: list[Capability]
 
 
 class OpenAIModelList(base.Open):
@@ -51,11 +56,26 @@ class OpenAIModelList(base.Open):
     data: list[OpenAIModel]
 
 
+class AnthropicCapability(base.Open):
+    supported: bool
+
+
+class AnthropicModelCapabilities(base.Open):
+    """The capabilities a Model states; Anthropic's others are left out (unknown, not unsupported)."""
+
+    image_input: AnthropicCapability
+    structured_outputs: AnthropicCapability
+
+
 class AnthropicModel(base.Open):
     type: Literal["model"]
     id: str
     display_name: str
     created_at: str
+    lifecycle: Literal["active"]
+    max_input_tokens: int = pydantic.Field(description="the Model's context window")
+    max_tokens: int | None = pydantic.Field(description="the Model's output limit; null when it sets none")
+    capabilities: AnthropicModelCapabilities
 
 
 class AnthropicModelList(base.Open):
