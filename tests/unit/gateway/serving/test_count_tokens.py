@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.providers.wire import anthropic_messages
+from gateway.providers.wire.errors import WireError
 from gateway.routing import tokens
 from gateway.serving import count_tokens
 from tests.unit.gateway.providers.wire import claude_code
@@ -74,7 +75,9 @@ def test_blocks_the_estimator_cannot_read_count_their_json_and_redacted_thinking
 @pytest.mark.parametrize("name", claude_code.names())
 def test_every_recorded_claude_code_request_is_counted(name: str) -> None:
     raw = claude_code.raw_body(name)
-    body = anthropic_messages.parse_request(raw, count_only=True)
+    body = anthropic_messages.parse_request(raw)
+    del body["stream"]  # a count does not stream (refused when asked to)
+    anthropic_messages.validate_request(body, count_only=True)
     counted = count_tokens.input_tokens(body)
     # the fixtures are mostly JSON and placeholder prose: between one token per eight and per two bytes
     assert len(raw) // 8 < counted < len(raw) // 2
@@ -89,3 +92,15 @@ def test_another_message_never_lowers_the_count(texts: list[str], extra: str, ro
     before = count_tokens.input_tokens(request(*messages))
     after = count_tokens.input_tokens(request(*messages, {"role": role, "content": extra}))
     assert after >= before + tokens.DEFAULT.per_message
+
+
+def test_a_count_that_asks_to_stream_is_refused() -> None:
+    with pytest.raises(WireError) as info:
+        anthropic_messages.parse_request(
+            b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": true}', count_only=True
+        )
+    assert info.value.param == "stream"
+    counted = anthropic_messages.parse_request(
+        b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": false}', count_only=True
+    )
+    assert count_tokens.count(counted)["input_tokens"] > 0
