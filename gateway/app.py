@@ -40,6 +40,7 @@ def create_runtime(
         health_probes=settings.health_probes,
         spool_path=settings.data_dir / "spool" / "request-logs.jsonl",
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),
+        upstream_max_body_bytes=settings.upstream_max_body_bytes,
     )
 
 

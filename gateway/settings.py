@@ -31,6 +31,15 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isdigit() or int(raw) < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number >= {minimum}, got {raw!r}")
+    return int(raw)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":
@@ -65,6 +74,8 @@ class Settings:
     health_probes: bool = True
     # Without Postgres and without a held lease: refuse (False, exact) or admit and charge later (True).
     budget_fail_open: bool = False
+    # A non-streamed upstream success body longer than this is refused (502 malformed_response), never buffered.
+    upstream_max_body_bytes: int = 32 << 20
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -103,5 +114,6 @@ class Settings:
             config_poll_interval_s=_number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05),
             health_probes=_flag(env, "HEALTH_PROBES", True),
             budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
+            upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -16,7 +16,7 @@ import socket
 
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
-from gateway.providers import session
+from gateway.providers import base, session
 from gateway.serving import (
     calls,
     chat,
@@ -49,11 +49,12 @@ class Runtime:
         lease_settings: leases.LeaseSettings | None = None,
         sharing_settings: sharing.SharingSettings | None = None,
         share_stats: bool = True,
+        upstream_max_body_bytes: int = base.MAX_BODY_BYTES,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
         self.config = config_source.ConfigHolder(database_url, vault_password, metrics)
-        self.upstreams = upstreams.UpstreamPool(client_factory)
+        self.upstreams = upstreams.UpstreamPool(client_factory, max_body_bytes=upstream_max_body_bytes)
         self.config.subscribe(self.upstreams.sync)
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         sharing_settings = sharing_settings or sharing.SharingSettings()

@@ -39,3 +39,11 @@ def test_defaults_and_values_are_read() -> None:
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(settings.SettingsError, match=name):
         settings.Settings.from_env({name: value})
+
+
+def test_the_upstream_body_cap_defaults_to_32_mib_and_refuses_nonsense() -> None:
+    assert settings.Settings.from_env({}).upstream_max_body_bytes == 32 * 1024 * 1024
+    assert settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": "4096"}).upstream_max_body_bytes == 4096
+    for bad in ("lots", "-1", "1.5", "10"):
+        with pytest.raises(settings.SettingsError, match="TOKENHUB_UPSTREAM_MAX_BODY_BYTES"):
+            settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": bad})
