@@ -183,10 +183,12 @@ class ChatFlow:
         """A 5xx or 408 gets one more try on the same model after a jittered backoff, then the next candidate.
 
         Timeouts and refused connections go straight to the next candidate: retrying them here would only add
-        their full delay again.
+        their full delay again. A malformed success body moves on too: the same upstream would likely send it again.
         """
-        retryable = isinstance(exc, upstream_errors.Transient) and not isinstance(exc, upstream_errors.ConnectFailed)
-        if not retryable or exc.status is None or exc.status == 200 or candidate.model.ref in retried:
+        retryable = isinstance(exc, upstream_errors.Transient) and not isinstance(
+            exc, upstream_errors.ConnectFailed | upstream_errors.MalformedResponse
+        )
+        if not retryable or exc.status is None or candidate.model.ref in retried:
             return
         retried.add(candidate.model.ref)
         await asyncio.sleep(failover.backoff(1, RETRY, self._rng))
@@ -225,8 +227,7 @@ class ChatFlow:
                 call.attempt(candidate.model, "untranslatable")
                 failures.last = exc
             except upstream_errors.UpstreamError as exc:
-                if not isinstance(exc, upstream_errors.Transient) or exc.status != 200:
-                    call.upstream_wait_s += time.perf_counter() - sent  # a malformed 200 counted its wait already
+                call.upstream_wait_s += time.perf_counter() - sent
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
                 await self._maybe_retry(exc, candidate, pending, retried)
         raise failures.final(call.body["model"])
@@ -243,7 +244,6 @@ class ChatFlow:
             assert call.body is not None
             model = candidate.model
             response = await adapter.send(self._outbound(call, candidate, stream=False))
-            call.upstream_wait_s += response.elapsed_s
             inbound = dialects.inbound(
                 call.api,
                 call.body,
@@ -251,6 +251,7 @@ class ChatFlow:
                 response.body,
                 provider=model.provider.ref.name,
             )
+            call.upstream_wait_s += response.elapsed_s  # after the body proved usable: a failure counts it in _run
             self._succeeded(call, model, response.status, response.elapsed_s)
             headers = call.headers()
             cost = calls.finish(self._services, call, status=200, counted=inbound.usage)
@@ -305,7 +306,7 @@ class ChatFlow:
                 processing_s += time.perf_counter() - began
                 if out and ttft is None:
                     ttft = call.elapsed_s()
-                if upstream.exhausted:
+                if upstream.exhausted or state.failed:  # failed: the upstream's bytes are unusable, read no more
                     last = out
                     break
                 if out:

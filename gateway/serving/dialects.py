@@ -22,6 +22,7 @@ from gateway.providers.wire import (
     openai_to_anthropic,
     usage,
 )
+from gateway.providers.wire import errors as wire_errors
 
 
 class ClientApi(enum.StrEnum):
@@ -61,15 +62,24 @@ def _estimate(body: dict[str, Any], produced: bytes) -> usage.Usage:
 
 
 def inbound(api: ClientApi, request: dict[str, Any], provider_dialect: str, raw: bytes, *, provider: str) -> Inbound:
-    """The client's response body and the usage to charge; a non-JSON success body is a transient failure."""
+    """The client's response body and the usage to charge; raises ``MalformedResponse`` for an unusable body."""
     try:
         parsed = orjson.loads(raw)
         if not isinstance(parsed, dict):
             raise TypeError("not an object")
     except (orjson.JSONDecodeError, TypeError) as exc:
-        raise upstream_errors.Transient(
-            provider, "upstream answered 200 with a body that is not a JSON object", status=200
+        raise upstream_errors.MalformedResponse(
+            provider, f"{provider}: the success body is not a JSON object", status=200
         ) from exc
+    try:
+        return _translated(api, request, provider_dialect, raw, parsed)
+    except wire_errors.MalformedUpstream as exc:
+        raise upstream_errors.MalformedResponse(provider, f"{provider}: {exc.message}", status=200) from exc
+
+
+def _translated(
+    api: ClientApi, request: dict[str, Any], provider_dialect: str, raw: bytes, parsed: dict[str, Any]
+) -> Inbound:
     if provider_dialect == "anthropic":
         counted = usage.from_anthropic(parsed)
         if api is ClientApi.ANTHROPIC:

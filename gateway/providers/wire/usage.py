@@ -4,6 +4,11 @@
 cached tokens, so they are moved to ``cache_read_tokens``. A stream cut before the upstream's final count is
 still charged: ``UsageAccumulator`` counts the characters produced and estimates one token per four
 characters, rounded up (about right for English text and JSON under BPE tokenizers), flagged as estimated.
+
+A reported count must be a whole JSON number from 0 to ``MAX_TOKENS``; absent or null means not reported. Anything
+else (negative, fractional, a string, a boolean, ``3000000000``) raises ``MalformedUpstream``: the gateway neither
+guesses what was meant nor lets the value reach a charge or a log row. The ceiling is ten times the largest
+context window on offer, and below the request log's integer columns.
 """
 
 from __future__ import annotations
@@ -11,7 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.providers.wire import checks
+from gateway.providers.wire.errors import MalformedUpstream
+
 CHARS_PER_TOKEN = 4
+MAX_TOKENS = 100_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +65,9 @@ def from_openai(body: dict[str, Any]) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details")
-    cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    prompt = _count(usage.get("prompt_tokens"))
-    return Usage(max(prompt - cached, 0), _count(usage.get("completion_tokens")), cache_read_tokens=cached)
+    cached = _count(details, "cached_tokens", "prompt_tokens_details.") if isinstance(details, dict) else 0
+    prompt = _count(usage, "prompt_tokens")
+    return Usage(max(prompt - cached, 0), _count(usage, "completion_tokens"), cache_read_tokens=cached)
 
 
 def from_anthropic(body: dict[str, Any]) -> Usage | None:
@@ -68,10 +77,10 @@ def from_anthropic(body: dict[str, Any]) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     return Usage(
-        _count(usage.get("input_tokens")),
-        _count(usage.get("output_tokens")),
-        cache_read_tokens=_count(usage.get("cache_read_input_tokens")),
-        cache_write_tokens=_count(usage.get("cache_creation_input_tokens")),
+        _count(usage, "input_tokens"),
+        _count(usage, "output_tokens"),
+        cache_read_tokens=_count(usage, "cache_read_input_tokens"),
+        cache_write_tokens=_count(usage, "cache_creation_input_tokens"),
     )
 
 
@@ -135,17 +144,19 @@ class UsageAccumulator:
         usage = holder.get("usage") if isinstance(holder, dict) else None
         if not isinstance(usage, dict):
             return
-        # message_delta repeats the input counts only in newer API versions: take them when present.
-        if "input_tokens" in usage:
-            self._input = _count(usage.get("input_tokens"))
-        if "cache_read_input_tokens" in usage:
-            self._cache_read = _count(usage.get("cache_read_input_tokens"))
-        if "cache_creation_input_tokens" in usage:
-            self._cache_write = _count(usage.get("cache_creation_input_tokens"))
+        # message_delta repeats the input counts only in newer API versions: take them when present. Every count
+        # is checked before any is taken, so a bad one leaves the best known usage as it was.
+        counts = {name: _count(usage, name) for name in _ANTHROPIC_COUNTS if usage.get(name) is not None}
+        if "input_tokens" in counts:
+            self._input = counts["input_tokens"]
+        if "cache_read_input_tokens" in counts:
+            self._cache_read = counts["cache_read_input_tokens"]
+        if "cache_creation_input_tokens" in counts:
+            self._cache_write = counts["cache_creation_input_tokens"]
         if start:
-            self._output_floor = _count(usage.get("output_tokens"))
-        elif "output_tokens" in usage:
-            self._output = _count(usage.get("output_tokens"))
+            self._output_floor = counts.get("output_tokens", 0)
+        elif "output_tokens" in counts:
+            self._output = counts["output_tokens"]
 
     @property
     def produced_chars(self) -> int:
@@ -185,5 +196,17 @@ def _openai_delta_chars(delta: dict[str, Any]) -> int:
     return chars
 
 
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+_ANTHROPIC_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def _count(holder: dict[str, Any], name: str, at: str = "") -> int:
+    """The count ``holder[name]`` (0 when absent or null); raises ``MalformedUpstream`` when it is no count."""
+    value = holder.get(name)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
+        return value
+    shown = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else checks.json_type(value)
+    raise MalformedUpstream(
+        f"the upstream reported usage {at}{name} = {shown[:40]}: not a whole number of tokens from 0 to {MAX_TOKENS}"
+    )
