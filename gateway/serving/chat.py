@@ -17,14 +17,12 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
-
-import orjson
+from typing import TypeVar
 
 from gateway.config import snapshot, specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
-from gateway.providers.wire import error_bodies, usage
+from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
 from gateway.routing import failover
 from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
@@ -46,8 +44,9 @@ class StreamStart:
     waits: bool  # whether relaying will wait on the upstream (false when its whole body has already arrived)
 
 
-def _input_estimate(body: dict[str, Any]) -> int:
-    return usage.estimate_tokens(len(orjson.dumps(body.get("messages", []))) + len(str(body.get("system", ""))))
+def input_estimate(call: calls.Call) -> int:
+    """The prompt's tokens as routing counted them (``gateway.tokens``): charged when the upstream never says."""
+    return call.route.limits.input_tokens if call.route is not None else 0
 
 
 class _Failures:
@@ -250,6 +249,7 @@ class ChatFlow:
                 upstreams.dialect(model.provider.spec.type),
                 response.body,
                 provider=model.provider.ref.name,
+                input_estimate=input_estimate(call),
             )
             call.upstream_wait_s += response.elapsed_s  # after the body proved usable: a failure counts it in _run
             self._succeeded(call, model, response.status, response.elapsed_s)
@@ -268,9 +268,7 @@ class ChatFlow:
             call.upstream_wait_s += upstream.first_byte_s
             self._succeeded(call, model, upstream.status, upstream.first_byte_s)
             self._learn(call, model, success=True, latency_s=upstream.first_byte_s)
-            state = relay.Relay(
-                call.api, upstreams.dialect(model.provider.spec.type), call.body, _input_estimate(call.body)
-            )
+            state = relay.Relay(call.api, upstreams.dialect(model.provider.spec.type), call.body, input_estimate(call))
             headers = call.headers()
             return StreamStart(headers, self._pump(call, upstream, state, call.overhead_ms()), not upstream.complete)
 

@@ -46,8 +46,8 @@ def _all_failed(
     )
 
 
-def _counted(request: dict[str, Any], raw: bytes, provider: str) -> usage.Usage:
-    """The input tokens to charge: the upstream's ``prompt_tokens``, else an estimate; raises for an unusable body."""
+def _counted(input_estimate: int, raw: bytes, provider: str) -> usage.Usage:
+    """The input tokens to charge: the upstream's ``prompt_tokens``, else routing's count; raises if unusable."""
     try:
         parsed = orjson.loads(raw)  # the adapter checked that it parses
         reported = usage.from_openai(parsed) if isinstance(parsed, dict) else None
@@ -55,7 +55,7 @@ def _counted(request: dict[str, Any], raw: bytes, provider: str) -> usage.Usage:
         raise upstream_errors.MalformedResponse(provider, f"{provider}: {exc.message}", status=200) from exc
     if reported is not None:
         return usage.Usage(reported.total_input_tokens, 0)
-    return usage.Usage(usage.estimate_tokens(len(orjson.dumps(request.get("input")))), 0, estimated=True)
+    return usage.Usage(input_estimate, 0, estimated=True)
 
 
 EMBEDDINGS = frozenset({specs.Capability.EMBEDDINGS.value})
@@ -94,7 +94,7 @@ class EmbeddingsFlow:
             sent = time.perf_counter()
             try:
                 response = await adapter.send(base.UpstreamRequest("/embeddings", body, call.request_id))
-                counted = _counted(call.body, response.body, model.provider.ref.name)
+                counted = _counted(chat.input_estimate(call), response.body, model.provider.ref.name)
             except upstream_errors.UpstreamError as exc:
                 call.upstream_wait_s += time.perf_counter() - sent
                 call.attempt(model, exc.error_class, status=exc.status, ms=(time.perf_counter() - sent) * 1000)

@@ -2,8 +2,8 @@
 
 ``input_tokens`` counts uncached input only, as Anthropic reports it; OpenAI's ``prompt_tokens`` includes its
 cached tokens, so they are moved to ``cache_read_tokens``. A stream cut before the upstream's final count is
-still charged: ``UsageAccumulator`` counts the characters produced and estimates one token per four
-characters, rounded up (about right for English text and JSON under BPE tokenizers), flagged as estimated.
+still charged: ``UsageAccumulator`` tallies the text produced and charges ``gateway.tokens.estimate`` of it (the
+gateway's one, conservative, token estimate), flagged as estimated.
 
 A reported count must be a whole JSON number from 0 to ``MAX_TOKENS``; absent or null means not reported. Anything
 else (negative, fractional, a string, a boolean, ``3000000000``) raises ``MalformedUpstream``: the gateway neither
@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import tokens
 from gateway.providers.wire import checks
 from gateway.providers.wire.errors import MalformedUpstream
 
-CHARS_PER_TOKEN = 4
 MAX_TOKENS = 100_000_000
+FOLD_CHARS = 1 << 16  # produced text is kept as pieces up to this size, then tallied at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,6 @@ class Usage:
             "cache_creation_input_tokens": self.cache_write_tokens,
             "cache_read_input_tokens": self.cache_read_tokens,
         }
-
-
-def estimate_tokens(chars: int) -> int:
-    return -(-chars // CHARS_PER_TOKEN)
 
 
 def from_openai(body: dict[str, Any]) -> Usage | None:
@@ -98,7 +95,9 @@ class UsageAccumulator:
         self._cache_write = 0
         self._output: int | None = None
         self._output_floor = 0  # Anthropic's message_start output count: a lower bound, not the total
-        self._chars = 0
+        self._produced = tokens.EMPTY  # tally of the text produced so far, but for...
+        self._pieces: list[str] = []  # ...the latest pieces, tallied in one go (a tally per delta costs µs)
+        self._pieces_size = 0
 
     def feed(self, event: dict[str, Any]) -> None:
         """Take one event: an Anthropic event (it has a ``type``) or an OpenAI chunk (it has ``choices``)."""
@@ -113,7 +112,7 @@ class UsageAccumulator:
             for choice in choices:
                 delta = choice.get("delta") if isinstance(choice, dict) else None
                 if isinstance(delta, dict):
-                    self._chars += _openai_delta_chars(delta)
+                    self._openai_delta(delta)
         reported = from_openai(chunk)
         if reported is not None:
             self._input = reported.input_tokens
@@ -126,14 +125,14 @@ class UsageAccumulator:
             block = event.get("content_block")
             name = block.get("name") if isinstance(block, dict) else None
             if isinstance(name, str):
-                self._chars += len(name)
+                self._add(name)
         elif kind == "content_block_delta":
             delta = event.get("delta")
             if isinstance(delta, dict):
                 for key in ("text", "partial_json", "thinking"):
                     value = delta.get(key)
                     if isinstance(value, str):
-                        self._chars += len(value)
+                        self._add(value)
         elif kind == "message_start":
             self._take_anthropic(event, start=True)
         elif kind == "message_delta":
@@ -158,9 +157,37 @@ class UsageAccumulator:
         elif "output_tokens" in counts:
             self._output = counts["output_tokens"]
 
+    def _add(self, text: str) -> None:
+        self._pieces.append(text)
+        self._pieces_size += len(text)
+        if self._pieces_size > FOLD_CHARS:
+            self._fold()
+
+    def _fold(self) -> None:
+        if self._pieces:
+            self._produced += tokens.count("".join(self._pieces))
+            self._pieces, self._pieces_size = [], 0
+
+    def _openai_delta(self, delta: dict[str, Any]) -> None:
+        for key in ("content", "reasoning_content", "reasoning", "refusal"):
+            value = delta.get(key)
+            if isinstance(value, str):
+                self._add(value)
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            for call in calls:
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict):
+                    for key in ("name", "arguments"):
+                        value = function.get(key)
+                        if isinstance(value, str):
+                            self._add(value)
+
     @property
-    def produced_chars(self) -> int:
-        return self._chars
+    def produced(self) -> tokens.Tally:
+        """The tally of the text produced so far."""
+        self._fold()
+        return self._produced
 
     @property
     def output_reported(self) -> bool:
@@ -174,26 +201,8 @@ class UsageAccumulator:
             input_tokens, estimated = self._input_estimate, True
         output = self._output
         if output is None:
-            output, estimated = max(self._output_floor, estimate_tokens(self._chars)), True
+            output, estimated = max(self._output_floor, tokens.estimate(self.produced)), True
         return Usage(input_tokens, output, self._cache_read, self._cache_write, estimated)
-
-
-def _openai_delta_chars(delta: dict[str, Any]) -> int:
-    chars = 0
-    for key in ("content", "reasoning_content", "reasoning", "refusal"):
-        value = delta.get(key)
-        if isinstance(value, str):
-            chars += len(value)
-    calls = delta.get("tool_calls")
-    if isinstance(calls, list):
-        for call in calls:
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
-                for key in ("name", "arguments"):
-                    value = function.get(key)
-                    if isinstance(value, str):
-                        chars += len(value)
-    return chars
 
 
 _ANTHROPIC_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import error_bodies, sse
 from gateway.serving import relay
 from gateway.serving.dialects import ClientApi
@@ -89,7 +90,7 @@ def test_openai_streams_mean_the_same_through_the_byte_pass_through(
     if usage:
         assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (9, 7, False)
     else:
-        estimate = -(-sum(len(p) for p in pieces) // 4)
+        estimate = tokens.estimate_text("".join(pieces))
         assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (INPUT_ESTIMATE, estimate, True)
 
 
@@ -102,7 +103,7 @@ def test_anthropic_streams_mean_the_same_through_the_byte_pass_through(
     )
     assert clean and error is None
     assert events[-1][0] == "message_stop"
-    expected_output = 7 if usage else max(1, -(-sum(len(p) for p in pieces) // 4))
+    expected_output = 7 if usage else max(1, tokens.estimate_text("".join(pieces)))
     assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (9, expected_output, not usage)
 
 
@@ -115,7 +116,7 @@ def test_a_stream_cut_short_is_charged_for_its_text_and_ends_with_an_error(
     )
     assert not clean and error == "the upstream stream ended early"
     assert events[-1][1]["error"]["code"] == "stream_broken"
-    assert counted.output_tokens == -(-sum(len(p) for p in pieces) // 4)
+    assert counted.output_tokens == tokens.estimate_text("".join(pieces))
 
 
 def test_comments_and_multi_line_events_still_go_through_the_decoder() -> None:
@@ -147,7 +148,7 @@ def test_unparsed_payloads_are_counted_once_they_pass_the_memory_bound() -> None
     pieces = [big] * (relay.UNREAD_LIMIT // 4096 + 2)
     state.feed(frame(openai_stream(pieces, usage=False, done=False), b"\n"))
     assert state.unread_bytes <= relay.UNREAD_LIMIT
-    assert state.usage.output_tokens == -(-len(big) * len(pieces) // 4)
+    assert state.usage.output_tokens == tokens.estimate_text(big * len(pieces))
 
 
 def relay_until_failed(

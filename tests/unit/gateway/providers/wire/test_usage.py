@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import usage
 from gateway.providers.wire.errors import MalformedUpstream
 from tests.unit.gateway.providers.wire import payloads
@@ -56,17 +57,17 @@ def test_a_cut_anthropic_stream_is_charged_for_the_text_produced_and_flagged() -
     acc = usage.UsageAccumulator()
     for event in payloads.anthropic_stream()[:5]:  # cut after two text deltas
         acc.feed(event)
-    produced = len("Okay, let me") + len(" check both.")
-    assert acc.produced_chars == produced
-    assert acc.usage() == usage.Usage(472, -(-produced // 4), estimated=True)
+    produced = tokens.count("Okay, let me check both.")
+    assert acc.produced == produced
+    assert acc.usage() == usage.Usage(472, tokens.estimate(produced), estimated=True)
 
 
 def test_a_cut_openai_stream_uses_the_input_estimate_and_counts_tool_arguments() -> None:
     acc = usage.UsageAccumulator(input_estimate=100)
     for chunk in payloads.openai_stream()[:6]:
         acc.feed(chunk)
-    produced = len("Let me check.") + len("get_weather") + len('{"city": "Paris"}')
-    assert acc.usage() == usage.Usage(100, -(-produced // 4), estimated=True)
+    produced = tokens.estimate_text("Let me check." + "get_weather" + '{"city": "Paris"}')
+    assert acc.usage() == usage.Usage(100, produced, estimated=True)
 
 
 def test_message_delta_input_counts_replace_those_of_message_start() -> None:
@@ -80,10 +81,6 @@ def test_message_delta_input_counts_replace_those_of_message_start() -> None:
         }
     )
     assert acc.usage() == usage.Usage(12, 7, cache_read_tokens=5)
-
-
-def test_estimate_rounds_up() -> None:
-    assert [usage.estimate_tokens(n) for n in (0, 1, 4, 5)] == [0, 1, 1, 2]
 
 
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
