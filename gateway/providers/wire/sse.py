@@ -6,10 +6,11 @@ line; ``:`` starts a comment; ``data`` lines join with ``\\n``; an event without
 deliberate leniency: ``flush`` dispatches a last event whose blank line never came, so a stream that ends in
 ``data: [DONE]\\n`` is not lost; a final line without its line break is still dropped, as it may be cut short.
 
-Bounded: the event being assembled (its data lines and the unfinished line) may hold at most ``MAX_EVENT_BYTES``
-characters; past that ``feed`` raises ``MalformedUpstream`` (an event without its blank line, a line without its
-line break, growing forever). The cap leaves room for the largest real events, inline images of a few MB. A line
-still waiting for its break is kept as a list of pieces, so a trickled endless line costs linear time.
+Bounded: the event being assembled - its data lines (each also counted ``LINE_COST`` for its object) and the
+unfinished line - may hold at most ``MAX_EVENT_BYTES`` characters; past that ``feed`` raises
+``MalformedUpstream`` (an event without its blank line, a line without its line break, growing forever). The cap
+leaves room for the largest real events, inline images of a few MB. A line still waiting for its break is kept
+as a list of pieces, so a trickled endless line costs linear time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import orjson
 from gateway.providers.wire.errors import MalformedUpstream
 
 MAX_EVENT_BYTES = 8 << 20
+LINE_COST = 64  # counted per data line held, beyond its characters: about a str object and its list slot
 DONE = "[DONE]"
 OPENAI_DONE = b"data: [DONE]\n\n"
 BOM = b"\xef\xbb\xbf"
@@ -120,7 +122,7 @@ class SseDecoder:
         value = value.removeprefix(" ")
         if name == "data":
             self._data.append(value)
-            self._data_size += len(value) + 1
+            self._data_size += len(value) + LINE_COST  # a held line costs its object as well as its text
         elif name == "event":
             self._event = value
         elif name == "id":
