@@ -48,14 +48,16 @@ def _all_failed(
 
 def _counted(input_estimate: int, raw: bytes, provider: str) -> usage.Usage:
     """The input tokens to charge: the upstream's ``prompt_tokens``, else routing's count; raises if unusable."""
+    parsed = orjson.loads(raw)  # the adapter checked that it parses
+    counts = parsed.get("usage") if isinstance(parsed, dict) else None
+    if not isinstance(counts, dict) or counts.get("prompt_tokens") is None:
+        return usage.Usage(input_estimate, 0, estimated=True)
     try:
-        parsed = orjson.loads(raw)  # the adapter checked that it parses
-        reported = usage.from_openai(parsed) if isinstance(parsed, dict) else None
+        reported = usage.from_openai(parsed)
     except wire_errors.MalformedUpstream as exc:
         raise upstream_errors.MalformedResponse(provider, f"{provider}: {exc.message}", status=200) from exc
-    if reported is not None:
-        return usage.Usage(reported.total_input_tokens, 0)
-    return usage.Usage(input_estimate, 0, estimated=True)
+    assert reported is not None  # it has a usage object
+    return usage.Usage(reported.total_input_tokens, 0)
 
 
 EMBEDDINGS = frozenset({specs.Capability.EMBEDDINGS.value})

@@ -2,10 +2,11 @@
 
 One `tokenhub serve` process per case, its providers pointing at `tests/fakes/hostile.py`. Through each client
 API (OpenAI chat completions streamed and not, Anthropic messages streamed and not, native /v1/chat streamed and
-not) the client gets a 502 in its API's error shape - or, for a stream the upstream had already started, a 200
-whose last event is an error in that shape - with a message that is printable, valid UTF-8 and bounded; the
-request has its log row with sane counts; and the gateway process's peak RSS grows by less than 50 MB over the
-request (the peak is reset through /proc/<pid>/clear_refs before each request, then read from VmHWM).
+not, embeddings) the client gets a 502 in its API's error shape - or, for a stream the upstream had already
+started, a 200 whose last event is an error in that shape - with a message that is printable, valid UTF-8 and
+bounded; the request has its log row with sane counts; and the gateway process's peak RSS grows by less than
+50 MB over the request (the peak is reset through /proc/<pid>/clear_refs before each request, then read from
+VmHWM).
 """
 
 from __future__ import annotations
@@ -52,7 +53,13 @@ class Api:
     def model(self, case: str) -> str:
         return f"{case.replace('_', '-')}-{self.name}"
 
+    @property
+    def capability(self) -> str:
+        return "embeddings" if self.path == "/v1/embeddings" else "chat"
+
     def body(self, case: str) -> dict[str, Any]:
+        if self.path == "/v1/embeddings":
+            return {"model": self.model(case), "input": ["say something", "and more"]}
         if self.path == "/v1/chat":
             request: dict[str, Any] = {
                 "model_hint": self.model(case),
@@ -76,6 +83,7 @@ APIS = [
     Api("native", "/v1/chat", False, "openai-compatible", False),
     Api("native-stream", "/v1/chat", False, "openai-compatible", True),
     Api("openai-to-anthropic-stream", "/v1/chat/completions", False, "anthropic", True),
+    Api("embeddings", "/v1/embeddings", False, "openai-compatible", False),
 ]
 
 
@@ -85,7 +93,7 @@ def manifests(upstream: str) -> str:
         """apiVersion: tokenhub.io/v1alpha1
 kind: ApiKey
 metadata: {name: tester}
-spec: {scopes: [chat]}"""
+spec: {scopes: [chat, embeddings]}"""
     ]
     for api in APIS:
         key = ", apiKeySecretRef: {name: hostile-creds, key: apiKey}" if api.provider_type == "anthropic" else ""
@@ -105,7 +113,7 @@ spec:
   upstreamModel: {case}
   contextWindow: 128000
   pricing: {{inputPer1K: 0.001, outputPer1K: 0.002}}
-  capabilities: [chat]"""
+  capabilities: [{api.capability}]"""
             )
     return "\n---\n".join(docs) + "\n"
 
