@@ -242,7 +242,8 @@ class Relay:
 
     def _note_openai(self, payload: dict[str, Any]) -> bool:
         """Note an in-stream error object; true if there was one."""
-        if isinstance(payload.get("error"), dict | str) and not payload.get("choices"):
+        error = payload.get("error")
+        if error is not None and isinstance(error, dict | str) and not payload.get("choices"):
             self._upstream_error = error_bodies.read(payload).message
             return True
         return False
