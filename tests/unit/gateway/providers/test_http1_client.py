@@ -374,6 +374,28 @@ async def test_an_endless_status_line_is_refused_at_the_limit(client: http1.Clie
             await client.request("POST", server.url, {}, b"{}")
 
 
+async def test_an_endless_trailer_after_the_last_chunk_is_refused_at_the_limit(client: http1.Client) -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Trailer: "
+    async with RawServer(endless(head, b"t" * 4096, 4096)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read_some(idle_s=2) == b"hello"
+        with pytest.raises(http_errors.ProtocolError, match="larger than"):
+            await resp.read_some(idle_s=2)
+        resp.release()
+
+
+async def test_a_long_chunked_stream_with_small_framing_is_not_mistaken_for_an_endless_head(
+    client: http1.Client,
+) -> None:
+    event = b"data: {}\n\n"
+    chunk = b"%x\r\n%s\r\n" % (len(event), event)
+    reply = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunk * 20_000, b"0\r\n\r\n"]
+    async with RawServer(lambda _: list(reply)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read() == event * 20_000  # 200 KB of framing in all, but never 64 KiB without a body byte
+        resp.release()
+
+
 async def test_a_head_just_under_the_limit_arriving_in_pieces_is_read(client: http1.Client) -> None:
     headers = b"".join(b"X-Pad-%04d: %s\r\n" % (i, b"v" * 40) for i in range(1000))  # about 56 KiB
     assert len(headers) < connection.MAX_HEADER_BYTES
