@@ -47,6 +47,7 @@ def create_runtime(
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),
         config_stale_s=settings.config_stale_s,
         supervision=supervision,
+        upstream_max_body_bytes=settings.upstream_max_body_bytes,
     )
 
 
