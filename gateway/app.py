@@ -48,6 +48,7 @@ def create_runtime(
         config_stale_s=settings.config_stale_s,
         supervision=supervision,
         anthropic_betas=anthropic_betas.BetaPolicy.of(settings.anthropic_betas),
+        upstream_max_body_bytes=settings.upstream_max_body_bytes,
     )
 
 

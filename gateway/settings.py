@@ -36,6 +36,15 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isdigit() or int(raw) < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number >= {minimum}, got {raw!r}")
+    return int(raw)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":
@@ -99,6 +108,8 @@ class Settings:
     body_timeout_s: float = 30.0
     # The anthropic-beta values forwarded to Anthropic upstreams (serving/anthropic_betas.py); None: every one.
     anthropic_betas: frozenset[str] | None = anthropic_betas.DEFAULT
+    # A non-streamed upstream success body longer than this is refused (502 malformed_response), never buffered.
+    upstream_max_body_bytes: int = 32 << 20
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -119,7 +130,7 @@ class Settings:
         level = env.get(PREFIX + "LOG_LEVEL", "info").lower()
         if level not in ("debug", "info", "warning", "error"):
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be debug, info, warning or error, got {level!r}")
-        port = _number(env, "PORT", 8080, minimum=0)
+        port = _whole(env, "PORT", 8080, minimum=0)
         poll_s = _number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05)
         stale_s = _number(env, "CONFIG_STALE_SECONDS", 30.0, minimum=0.05)
         if stale_s <= poll_s:
@@ -127,11 +138,8 @@ class Settings:
                 f"{PREFIX}CONFIG_STALE_SECONDS ({stale_s:g}) must be longer than {PREFIX}CONFIG_POLL_SECONDS"
                 f" ({poll_s:g}): a replica would turn unready between two revision checks"
             )
-        if port != int(port) or port > 65535:
-            raise SettingsError(f"{PREFIX}PORT must be an integer port, got {port!r}")
-        concurrent = _number(env, "MAX_CONCURRENT_REQUESTS", 1000, minimum=1)
-        if concurrent != int(concurrent):
-            raise SettingsError(f"{PREFIX}MAX_CONCURRENT_REQUESTS must be an integer, got {concurrent!r}")
+        if port > 65535:
+            raise SettingsError(f"{PREFIX}PORT must be a port number (0-65535), got {port!r}")
         return cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
             data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
@@ -140,7 +148,7 @@ class Settings:
             vault_password=password,
             admin_token=env.get(PREFIX + "ADMIN_TOKEN") or None,
             host=env.get(PREFIX + "HOST", "127.0.0.1"),
-            port=int(port),
+            port=port,
             log_level=level,
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
@@ -148,9 +156,10 @@ class Settings:
             config_stale_s=stale_s,
             health_probes=_flag(env, "HEALTH_PROBES", True),
             budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
-            max_concurrent_requests=int(concurrent),
+            max_concurrent_requests=_whole(env, "MAX_CONCURRENT_REQUESTS", 1000, minimum=1),
             header_timeout_s=_number(env, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             anthropic_betas=_betas(env, "ANTHROPIC_BETAS"),
+            upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

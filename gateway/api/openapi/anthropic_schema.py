@@ -268,7 +268,7 @@ class MessagesClientTool(_ToolFlags):
 
 
 class MessagesServerTool(_ToolFlags):
-    """One of Anthropic's own tools or toolsets (``web_search_20250305``...), passed on as sent."""
+    """One of Anthropic's own tools or toolsets (``web_search_20250305``...; some have no name), passed on as sent."""
 
     type: str = pydantic.Field(min_length=1, json_schema_extra={"not": {"const": "custom"}})
     name: str | None = None

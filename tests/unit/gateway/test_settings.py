@@ -78,3 +78,11 @@ def test_anthropic_betas_default_to_what_claude_code_sends() -> None:
     assert settings.Settings.from_env({"TOKENHUB_ANTHROPIC_BETAS": "none"}).anthropic_betas == frozenset()
     listed = settings.Settings.from_env({"TOKENHUB_ANTHROPIC_BETAS": "a-1, context-1m-2025-08-07,"}).anthropic_betas
     assert listed == frozenset({"a-1", "context-1m-2025-08-07"})
+
+
+def test_the_upstream_body_cap_defaults_to_32_mib_and_refuses_nonsense() -> None:
+    assert settings.Settings.from_env({}).upstream_max_body_bytes == 32 * 1024 * 1024
+    assert settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": "4096"}).upstream_max_body_bytes == 4096
+    for bad in ("lots", "-1", "1.5", "10"):
+        with pytest.raises(settings.SettingsError, match="TOKENHUB_UPSTREAM_MAX_BODY_BYTES"):
+            settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": bad})

@@ -61,6 +61,7 @@ def _embeddings(body: object) -> None:
     embeddings.validate(_object(body))
 
 
+# tool names are unique across tools: a rule between items JSON Schema cannot state
 MESSAGES_RULES = r"^(messages\[\d+\](\.content(\[\d+\]\.tool_use_id)?)?|tools\[\d+\]\.name|tool_choice\.name)$"
 # Per endpoint: its validator, and the params a schema-valid body may still be refused at (rules between messages).
 ENDPOINTS: dict[str, tuple[Callable[[object], None], str]] = {
