@@ -73,7 +73,7 @@ class CountFlow(chat.ChatFlow):
             return None
         call.upstream_wait_s += response.elapsed_s
         if not _holds_count(response.body):
-            malformed = upstream_errors.Transient.error_class  # as the adapters class a 2xx they cannot use
+            malformed = upstream_errors.MalformedResponse.error_class  # a 2xx without a count
             call.attempt(model, malformed, status=response.status, ms=response.elapsed_s * 1000)
             metrics.child(metrics.upstream_attempts, model.provider.ref.name, malformed).inc()
             return None

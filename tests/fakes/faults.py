@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal[
-    "error", "delay", "malformed_json", "stall_after", "cut_after", "error_event_after", "tool_call", "drop", "cached"
+    "error",
+    "delay",
+    "malformed_json",
+    "wrong_shape",
+    "stall_after",
+    "cut_after",
+    "error_event_after",
+    "tool_call",
+    "drop",
+    "cached",
 ]
 ErrorName = Literal["rate_limited", "server_error", "overloaded", "unauthorized", "context_overflow", "invalid"]
 
@@ -68,6 +77,11 @@ def delay(seconds: float) -> Fault:
 def malformed_json() -> Fault:
     """A 200 whose JSON body is cut off."""
     return Fault("malformed_json")
+
+
+def wrong_shape() -> Fault:
+    """A 200 whose body is valid JSON of another shape than the endpoint's answer (extra routes: count_tokens...)."""
+    return Fault("wrong_shape")
 
 
 def stall_after(chunks: int) -> Fault:

@@ -170,6 +170,8 @@ class FakeUpstream:
         extra = self.extra_routes().get((request.method, request.path))
         if extra is not None and fault is not None and fault.kind == "malformed_json":
             return web.Response(body=b'{"object": "broken", "data": [', content_type="application/json")
+        if extra is not None and fault is not None and fault.kind == "wrong_shape":
+            return self._json({"input_tokens": -3, "tokens": True})
         if extra is not None:
             return self._json(extra(body))
         return self._json({"error": {"message": f"no route {request.method} {request.path}"}}, 404)

@@ -73,8 +73,9 @@ async def test_a_failing_anthropic_counter_falls_back_to_the_estimate_and_keeps_
     assert [(a["outcome"], a["status"]) for a in rows[0][8]] == [(outcome, fault.status)]
 
 
-async def test_an_answer_without_a_count_falls_back_to_the_estimate(gateway: Gateway) -> None:
-    gateway.anthropic.script(faults.malformed_json())
+@pytest.mark.parametrize("fault", [faults.malformed_json(), faults.wrong_shape()])
+async def test_an_answer_without_a_count_falls_back_to_the_estimate(gateway: Gateway, fault: faults.Fault) -> None:
+    gateway.anthropic.script(fault)
     async with httpx.AsyncClient(base_url=gateway.url) as http:
         reply = await http.post(
             "/v1/messages/count_tokens",
@@ -84,7 +85,7 @@ async def test_an_answer_without_a_count_falls_back_to_the_estimate(gateway: Gat
     assert reply.status_code == 200 and reply.headers["x-tokenhub-token-count"] == "estimate"
     assert reply.json() == {"input_tokens": count_tokens.input_tokens({"messages": MESSAGES})}
     (row,) = await gateway.log_rows(1, COLUMNS)
-    assert [a["outcome"] for a in row[8]] == ["transient"]
+    assert [a["outcome"] for a in row[8]] == ["malformed_response"]
 
 
 async def test_the_providers_refusal_of_the_request_is_the_clients_error(gateway: Gateway) -> None:
