@@ -8,6 +8,7 @@ it by exact method and path (`Gateway`).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -21,12 +22,23 @@ from starlette.types import Receive, Scope, Send
 import gateway
 from gateway import settings as settings_mod
 from gateway.accounting import leases
-from gateway.api import admin, anthropic, health, idempotency, metrics, native, openai, openapi, responses
+from gateway.api import (
+    admin,
+    anthropic,
+    health,
+    idempotency,
+    metrics,
+    native,
+    openai,
+    openapi,
+    responses,
+    responses_api,
+)
 from gateway.api import errors as api_errors
 from gateway.observability import metrics as metrics_mod
 from gateway.providers.wire import error_bodies
+from gateway.serving import responses_flow, stored_responses, supervisor
 from gateway.serving import runtime as runtime_mod
-from gateway.serving import supervisor
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +60,10 @@ def create_runtime(
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),
         config_stale_s=settings.config_stale_s,
         supervision=supervision,
+        responses_settings=responses_flow.ResponsesSettings(
+            droppable_tools=settings.responses_drop_tools,
+            store=stored_responses.StoreSettings(retention=dt.timedelta(seconds=settings.responses_retention_s)),
+        ),
     )
 
 
@@ -57,6 +73,7 @@ HOT_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("POST", "/v1/messages", anthropic.create_message),
     ("POST", "/v1/chat", native.native_chat),
     ("POST", "/v1/embeddings", openai.create_embeddings),
+    ("POST", "/v1/responses", responses_api.create_response),
 )
 
 
@@ -106,6 +123,7 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
     app = Starlette(
         routes=[
             *openai.routes,
+            *responses_api.routes,
             *anthropic.routes,
             *native.routes,
             *admin.routes,
@@ -122,4 +140,5 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
     app.state.services = runtime.services
     app.state.chat = runtime.chat
     app.state.embeddings = runtime.embeddings
+    app.state.responses = runtime.responses
     return Gateway(app, HOT_ROUTES)

@@ -37,6 +37,7 @@ async def handle(
     wrap: Wrap = plain,
     *,
     prepare: Callable[[calls.Call], None] | None = None,
+    flow: chat.ChatFlow | None = None,
 ) -> Response:
     services: calls.Services = request.app.state.services
     call = calls.Call(api, endpoint, inbound.request_id(request))
@@ -51,7 +52,7 @@ async def handle(
             raise api_errors.from_wire(exc) from exc
         assert call.body is not None
         call.stream = bool(call.body.get("stream"))
-        flow: chat.ChatFlow = request.app.state.chat
+        flow = flow or request.app.state.chat
         if call.stream:
             start = await flow.stream(call)
             return responses.EventStream(start.body, {**start.headers, **SSE_HEADERS}, watch=start.waits)

@@ -5,6 +5,7 @@
     ├── Unauthenticated                       401: no key, a malformed key, an unknown/disabled/expired key
     ├── Forbidden                             403: the key lacks the scope or the model is not allowed for it
     ├── ModelNotFound                         404: no model answers to that name for this key
+    ├── NotFound                              404: no stored object of this key has that id (a Response)
     ├── PayloadTooLarge                       413
     ├── RateLimited(retry_after)              429: every candidate is cooling down, or the key's limit is hit
     ├── NoCapacity(retry_after)               503: nothing routable right now
@@ -50,6 +51,11 @@ class Forbidden(RequestFailed):
 class ModelNotFound(RequestFailed):
     status = 404
     kind = "not_found_error"
+
+
+class NotFound(RequestFailed):
+    status = 404
+    kind = "invalid_request_error"
 
 
 class PayloadTooLarge(RequestFailed):

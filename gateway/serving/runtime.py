@@ -27,9 +27,11 @@ from gateway.serving import (
     embeddings,
     logwriter,
     prober,
+    responses_flow,
     routing_state,
     sharing,
     spool,
+    stored_responses,
     supervisor,
     upstreams,
 )
@@ -56,6 +58,7 @@ class Runtime:
         config_stale_s: float = 30.0,
         supervision: supervisor.Supervision | None = None,
         clock: Callable[[], float] = time.monotonic,
+        responses_settings: responses_flow.ResponsesSettings | None = None,
     ) -> None:
         self.metrics = metrics
         self.db = pool.Database(database_url)
@@ -78,6 +81,9 @@ class Runtime:
         self.services = calls.Services(self.config, self.upstreams, self.routing, self.leases, self.logs, metrics)
         self.chat = chat.ChatFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
+        responses_settings = responses_settings or responses_flow.ResponsesSettings()
+        self.stored_responses = stored_responses.ResponseStore(self.db, metrics, responses_settings.store)
+        self.responses = responses_flow.ResponsesFlow(self.services, self.stored_responses, responses_settings)
         self.prober = prober.Prober(
             self.config, self.upstreams, self.routing, leadership=health_repo.ProbeLock(self.db)
         )
@@ -140,6 +146,7 @@ class Runtime:
     async def _start(self) -> None:
         await self.db.open()
         self.logs.start(self.supervisor)
+        self.stored_responses.start(self.supervisor)
         self._lease_loops = [
             self.supervisor.start("lease-refill", self.leases.run_refills),
             self.supervisor.start("lease-upkeep", self.leases.run_upkeep),
@@ -169,6 +176,7 @@ class Runtime:
         if self._share_stats:
             await _step("the last statistics exchange", self.sharing.flush)
         await _step("the request-log flush", self.logs.stop)
+        await _step("the stored-responses flush", self.stored_responses.stop)
         for handle in self._lease_loops:
             await handle.stop()
         self._lease_loops.clear()
