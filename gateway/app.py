@@ -22,22 +22,10 @@ from starlette.types import Receive, Scope, Send
 import gateway
 from gateway import settings as settings_mod
 from gateway.accounting import leases
-from gateway.api import (
-    admin,
-    anthropic,
-    health,
-    idempotency,
-    metrics,
-    native,
-    openai,
-    openapi,
-    responses,
-    responses_api,
-)
+from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
 from gateway.observability import metrics as metrics_mod
-from gateway.providers.wire import error_bodies
-from gateway.serving import responses_flow, stored_responses, supervisor
+from gateway.serving import admission, calls, errors, responses_flow, stored_responses, supervisor
 from gateway.serving import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
@@ -82,21 +70,42 @@ class Gateway:
 
     Starlette wraps every ``send`` of a response in three exception-handling layers and matches routes by regex;
     a streamed answer sends once per chunk, so on the model endpoints that bookkeeping was a measurable share of the
-    CPU per request. Those endpoints handle their own errors; anything unexpected still becomes a 500.
+    CPU per request. Those endpoints handle their own errors; anything unexpected still becomes a 500. Here too
+    is the process's cap on requests in flight on those endpoints (streams included): beyond it a request is
+    answered 503 with ``Retry-After`` at once, before its body is read, rather than queued.
     """
 
-    def __init__(self, app: Starlette, hot: tuple[tuple[str, str, Endpoint], ...]) -> None:
+    def __init__(
+        self, app: Starlette, hot: tuple[tuple[str, str, Endpoint], ...], limits: inbound.Limits | None = None
+    ) -> None:
         self.app = app
         self.state = app.state
+        self.limits = limits or inbound.Limits()
+        self.in_flight = 0
         self._hot = {(method, path): endpoint for method, path, endpoint in hot}
         self._hot_app = idempotency.IdempotencyMiddleware(self._dispatch)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (scope["method"], scope["path"]) in self._hot:
             scope["app"] = self.app
-            await self._hot_app(scope, receive, send)
+            if self.in_flight >= self.limits.max_concurrent_requests:
+                await self._overloaded(scope, receive, send)
+                return
+            self.in_flight += 1
+            try:
+                await self._hot_app(scope, receive, send)
+            finally:
+                self.in_flight -= 1
         else:
             await self.app(scope, receive, send)
+
+    async def _overloaded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cap = self.limits.max_concurrent_requests
+        failure = errors.Overloaded(
+            f"this gateway replica is at its limit of {cap} requests in flight; retry shortly", retry_after=1
+        )
+        response = api_errors.refuse(self.state.services, inbound.call_for(scope), failure)
+        await response(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self._hot[(scope["method"], scope["path"])]
@@ -104,14 +113,30 @@ class Gateway:
             response = await endpoint(Request(scope, receive, send))
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            message = "internal error; the gateway's log has the details"
-            anthropic_client = scope["path"] == "/v1/messages"
-            body = error_bodies.anthropic_body if anthropic_client else error_bodies.openai_body
-            response = responses.json(body(500, message), 500)
+            failure = errors.RequestFailed("internal error; the gateway's log has the details")
+            response = api_errors.render(api_errors.client_api(scope["path"]), failure, {})
         await response(scope, receive, send)
 
+    def cut(self, reason: str, path: str, failure: errors.RequestFailed | None) -> bytes:
+        """A connection cut before its request reached an endpoint (``http_protocol``): counted, and - when its
+        head named a model endpoint - logged as that request's one row; returns the body of the answer."""
+        services: calls.Services = self.state.services
+        services.metrics.child(services.metrics.inbound_cut, reason).inc()
+        if failure is None:
+            return b""
+        api = api_errors.client_api(path)
+        endpoint = inbound.ENDPOINTS.get(path)
+        if endpoint is not None:
+            call = calls.Call(api, endpoint, inbound.new_request_id())
+            calls.finish(
+                services, call, status=failure.status, error_class=failure.error_class, error_message=failure.message
+            )
+        return api_errors.encoded(api, failure)
 
-def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> Gateway:
+
+def create_app(
+    runtime: runtime_mod.Runtime, admin_token: str | None = None, limits: inbound.Limits | None = None
+) -> Gateway:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
@@ -141,4 +166,8 @@ def create_app(runtime: runtime_mod.Runtime, admin_token: str | None = None) -> 
     app.state.chat = runtime.chat
     app.state.embeddings = runtime.embeddings
     app.state.responses = runtime.responses
-    return Gateway(app, HOT_ROUTES)
+    hot = Gateway(app, HOT_ROUTES, limits)
+    app.state.bodies = inbound.BodyReader(hot.limits, runtime.metrics)
+    app.state.in_flight = admission.InFlight()
+    runtime.metrics.requests_in_flight.set_function(lambda: hot.in_flight)
+    return hot

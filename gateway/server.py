@@ -22,10 +22,12 @@ import uvicorn
 from gateway import app as app_mod
 from gateway import settings as settings_mod
 from gateway import standalone
+from gateway.api import http_protocol, inbound
 from gateway.serving import runtime as runtime_mod
 from gateway.store import embedded, migrate
 
 log = logging.getLogger(__name__)
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this long (uvicorn's default, made explicit)
 
 
 class DrainingServer(uvicorn.Server):
@@ -62,6 +64,24 @@ class DrainingServer(uvicorn.Server):
         asyncio.get_running_loop().call_later(self._drain_delay_s, setattr, self, "should_exit", True)
 
 
+def uvicorn_config(app: app_mod.Gateway, settings: settings_mod.Settings) -> uvicorn.Config:
+    """uvicorn with uvloop and httptools, our connection protocol (a deadline and a cap on request heads), no
+    access log (the request log is ours). Its ``limit_concurrency`` stays off: it answers in plain text and counts
+    idle keep-alive connections; the gateway's own cap answers in the client's API shape."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http=http_protocol.protocol_class(app.limits, app.cut),
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=int(settings.drain_timeout_s),
+    )
+
+
 async def serve(settings: settings_mod.Settings) -> int:
     pg = None
     url = settings.database_url
@@ -79,16 +99,8 @@ async def serve(settings: settings_mod.Settings) -> int:
             for line in report.unresolved:
                 log.warning("%s", line)
         runtime = app_mod.create_runtime(settings, url, password)
-        config = uvicorn.Config(
-            app_mod.create_app(runtime, settings.admin_token),
-            host=settings.host,
-            port=settings.port,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        config = uvicorn_config(
+            app_mod.create_app(runtime, settings.admin_token, inbound.Limits.of(settings)), settings
         )
         server = DrainingServer(config, runtime, settings.drain_delay_s)
         await server.serve()

@@ -7,6 +7,7 @@ naming the variable — never a silent fallback to a default (the older system's
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pathlib
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
         value = float(raw)
     except ValueError as exc:
         raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise SettingsError(f"{PREFIX}{name} must be a finite number, got {raw!r}")
     if value < minimum:
         raise SettingsError(f"{PREFIX}{name} must be >= {minimum}, got {raw!r}")
     return value
@@ -91,6 +94,11 @@ class Settings:
     # Responses API: built-in tools dropped for translated upstreams, and how long stored responses are kept.
     responses_drop_tools: frozenset[str] = RESPONSES_DROP_TOOLS_DEFAULT
     responses_retention_s: float = 30 * 86400.0
+    # Inbound limits (api/inbound.py, api/http_protocol.py): requests in flight on the model endpoints of this
+    # process, and how long a client may take to send a request's head and its body.
+    max_concurrent_requests: int = 1000
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -124,6 +132,9 @@ class Settings:
             raise SettingsError(f"{PREFIX}RESPONSES_RETENTION_DAYS must be above 0, got {retention_days:g}")
         if port != int(port) or port > 65535:
             raise SettingsError(f"{PREFIX}PORT must be an integer port, got {port!r}")
+        concurrent = _number(env, "MAX_CONCURRENT_REQUESTS", 1000, minimum=1)
+        if concurrent != int(concurrent):
+            raise SettingsError(f"{PREFIX}MAX_CONCURRENT_REQUESTS must be an integer, got {concurrent!r}")
         return cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
             data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
@@ -142,5 +153,8 @@ class Settings:
             budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
             responses_drop_tools=_tool_types(env, "RESPONSES_DROP_TOOLS", RESPONSES_DROP_TOOLS_DEFAULT),
             responses_retention_s=retention_days * 86400.0,
+            max_concurrent_requests=int(concurrent),
+            header_timeout_s=_number(env, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -8,6 +8,7 @@ to an OpenAI-compatible one it is translated both ways, streams included.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,8 +20,9 @@ from gateway.serving import calls, chat
 from gateway.serving.dialects import ClientApi
 
 
-def _parse(raw: bytes, call: calls.Call) -> None:
-    call.body = anthropic_messages.parse_request(raw)
+def _parse(document: dict[str, Any], call: calls.Call) -> None:
+    anthropic_messages.validate_request(document)
+    call.body = document
 
 
 def _forward_headers(request: Request) -> Callable[[calls.Call], None]:

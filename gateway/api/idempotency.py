@@ -19,20 +19,21 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.providers.wire import error_bodies
-from gateway.serving import auth
+from gateway.api import errors as api_errors
+from gateway.api import inbound
+from gateway.serving import auth, calls
 from gateway.serving import errors as serving_errors
 from gateway.store import idempotency_repo
 
 PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/chat", "/v1/embeddings", "/v1/responses"})
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
-MAX_BODY = 10 * 1024 * 1024
 
 
-def _error(path: str, status: int, message: str) -> bytes:
-    if path == "/v1/messages":
-        return orjson.dumps(error_bodies.anthropic_body(status, message))
-    return orjson.dumps(error_bodies.openai_body(status, message, code="idempotency_error"))
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: serving_errors.RequestFailed) -> None:
+    """Answer in the client's shape and log the request's one row, as the endpoint would have."""
+    services: calls.Services = scope["app"].state.services
+    response = api_errors.refuse(services, inbound.call_for(scope), exc)
+    await response(scope, receive, send)
 
 
 async def _send_json(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -58,27 +59,30 @@ class IdempotencyMiddleware:
         headers = dict(scope["headers"])
         path = scope["path"]
         idem_key = raw_key.decode("latin-1")
+        state = scope["app"].state
         if not _VALID.match(idem_key):
-            await _send_json(send, 400, _error(path, 400, "Idempotency-Key must be 1-255 printable ASCII characters"))
+            failure = serving_errors.InvalidRequest(
+                "Idempotency-Key must be 1-255 printable ASCII characters", code="idempotency_error"
+            )
+            await _refuse(scope, receive, send, failure)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_BODY:
-                await _send_json(send, 413, _error(path, 413, "the request body is too large"))
-                return
-        replay = _replaying(bytes(body), receive)
-        runtime = scope["app"].state.runtime
+        runtime = state.runtime
         key = self._key_id(runtime, headers)
-        if key is None or _is_stream(bytes(body)):
-            await self.app(scope, replay, send)  # unauthenticated (the endpoint answers 401) or streamed
+        if key is None:  # the endpoint answers 401 before it reads a byte of the body
+            await self.app(scope, receive, send)
             return
-        digest = hashlib.sha256(path.encode() + b"\0" + bytes(body)).digest()
+        content_length = headers.get(b"content-length")
+        try:
+            declared = content_length.decode("latin-1") if content_length is not None else None
+            body = await state.bodies.read(receive, declared)
+        except serving_errors.RequestFailed as exc:
+            await _refuse(scope, receive, send, exc)
+            return
+        replay = _replaying(body, receive)
+        if _is_stream(body):
+            await self.app(scope, replay, send)
+            return
+        digest = hashlib.sha256(path.encode() + b"\0" + body).digest()
         await self._run(scope, replay, send, runtime, key, idem_key, digest)
 
     @staticmethod
@@ -98,7 +102,6 @@ class IdempotencyMiddleware:
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, runtime: Any, key: str, idem_key: str, digest: bytes
     ) -> None:
-        path = scope["path"]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         async with runtime.db.connection() as conn:
@@ -112,10 +115,24 @@ class IdempotencyMiddleware:
             await _send_json(send, stored.status or 200, stored.body or b"", extra)
             return
         if stored.claim is idempotency_repo.Claim.IN_PROGRESS:
-            await _send_json(send, 409, _error(path, 409, "a request with this Idempotency-Key is still in progress"))
+            await _refuse(
+                scope,
+                receive,
+                send,
+                serving_errors.IdempotencyInProgress(
+                    "a request with this Idempotency-Key is still in progress", code="idempotency_error"
+                ),
+            )
             return
         if stored.claim is idempotency_repo.Claim.MISMATCH:
-            await _send_json(send, 422, _error(path, 422, "this Idempotency-Key was used with a different request"))
+            await _refuse(
+                scope,
+                receive,
+                send,
+                serving_errors.IdempotencyMismatch(
+                    "this Idempotency-Key was used with a different request", code="idempotency_error"
+                ),
+            )
             return
         await self._first(scope, receive, send, runtime, key, idem_key)
 

@@ -6,22 +6,20 @@ the exact cost, and the routing decision (mode, score, runner-up, reason). Strea
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.api import chat_endpoint, responses
-from gateway.serving import calls, chat, errors, native
+from gateway.serving import calls, chat, native
 from gateway.serving.dialects import ClientApi
 
 
-def _parse(raw: bytes, call: calls.Call) -> None:
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise errors.InvalidRequest(f"the body is not valid JSON: {exc}") from exc
-    parsed = native.parse(payload)
+def _parse(document: dict[str, Any], call: calls.Call) -> None:
+    parsed = native.parse(document)
     call.body, call.hints = parsed.body, parsed.hints
 
 

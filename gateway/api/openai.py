@@ -6,7 +6,8 @@ request lifecycle lives in ``serving``; this module only reads HTTP and writes H
 
 from __future__ import annotations
 
-import orjson
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,12 +16,13 @@ from gateway.api import chat_endpoint, inbound, responses
 from gateway.api import errors as api_errors
 from gateway.config import specs
 from gateway.providers.wire import openai_chat
-from gateway.serving import calls, embeddings, errors
+from gateway.serving import admission, calls, embeddings, errors
 from gateway.serving.dialects import ClientApi
 
 
-def _parse_chat(raw: bytes, call: calls.Call) -> None:
-    call.body = openai_chat.parse_request(raw)
+def _parse_chat(document: dict[str, Any], call: calls.Call) -> None:
+    openai_chat.validate_request(document)
+    call.body = document
 
 
 async def chat_completions(request: Request) -> Response:
@@ -28,25 +30,28 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def create_embeddings(request: Request) -> Response:
-    services: calls.Services = request.app.state.services
+    state = request.app.state
+    services: calls.Services = state.services
     call = calls.Call(ClientApi.OPENAI, "embeddings", inbound.request_id(request))
+    slot: admission.Slot | None = None
     try:
-        raw = await inbound.body(request)
         call.key = inbound.authenticate(request, services)
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise errors.InvalidRequest(f"the body is not valid JSON: {exc}") from exc
-        if not isinstance(parsed, dict):
-            raise errors.InvalidRequest("the body must be a JSON object")
-        embeddings.validate(parsed)
-        call.body = parsed
-        flow: embeddings.EmbeddingsFlow = request.app.state.embeddings
+        in_flight: admission.InFlight = state.in_flight
+        slot = in_flight.acquire(call.key)
+        document = inbound.json_object(await inbound.body(request))
+        embeddings.validate(document)
+        call.body = document
+        flow: embeddings.EmbeddingsFlow = state.embeddings
         completion = await flow.create(call)
         return Response(completion.body, media_type="application/json", headers=completion.headers)
     except errors.RequestFailed as exc:
-        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
-        return api_errors.render(ClientApi.OPENAI, exc, call.headers())
+        return api_errors.refuse(services, call, exc)
+    except Exception as exc:
+        chat_endpoint.internal_error(services, call, exc)
+        raise
+    finally:
+        if slot is not None:
+            slot.release()
 
 
 async def list_models(request: Request) -> Response:
@@ -63,8 +68,7 @@ async def list_models(request: Request) -> Response:
         if specs.Scope.MODELS not in key.spec.scopes and specs.Scope.CHAT not in key.spec.scopes:
             raise errors.Forbidden("this API key lacks the 'models' scope")
     except errors.RequestFailed as exc:
-        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
-        return api_errors.render(api, exc, call.headers())
+        return api_errors.refuse(services, call, exc)
     snap = services.snapshot()
     names = sorted(
         (name, entries[0])

@@ -9,7 +9,7 @@ goes away, cancels the relaying task at once - so an idle upstream is dropped wi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -32,16 +32,25 @@ class EventStream(Response):
     """``text/event-stream`` from an async iterator of ready-framed bytes; the iterator is always closed.
 
     A `relay.Ending` chunk ends the response in the same write as its bytes (one write and one ASGI message less).
+    ``on_close`` runs when the stream is over, however it ended (it releases what the request held).
     """
 
     media_type = "text/event-stream"
 
-    def __init__(self, body: AsyncIterator[bytes], headers: Mapping[str, str], *, watch: bool = True) -> None:
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        headers: Mapping[str, str],
+        *,
+        watch: bool = True,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         # Not Response.__init__: it would render an empty body and announce ``content-length: 0``.
         self.status_code = 200
         self.background = None
         self.body_iterator = body
         self.watch = watch  # false when the body is all in hand: there is no wait a departed client should end
+        self.on_close = on_close  # called once the stream has ended, however it ended
         self.init_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,6 +87,10 @@ class EventStream(Response):
             if watcher is not None:
                 watcher.remove_done_callback(on_disconnect)
                 watcher.cancel()
-            aclose = getattr(self.body_iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            try:
+                aclose = getattr(self.body_iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                if self.on_close is not None:
+                    self.on_close()

@@ -8,6 +8,7 @@ request, each write one request-log row.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -21,8 +22,9 @@ from gateway.serving import calls, errors, responses_flow
 from gateway.serving.dialects import ClientApi
 
 
-def _parse(raw: bytes, call: calls.Call) -> None:
-    call.body = openai_responses.parse_request(raw)
+def _parse(document: dict[str, Any], call: calls.Call) -> None:
+    openai_responses.validate_request(document)
+    call.body = document
 
 
 async def create_response(request: Request) -> Response:
@@ -41,8 +43,10 @@ async def _by_id(request: Request, endpoint: str, action: Action) -> Response:
         call.key = inbound.authenticate(request, services)
         body = await action(flow, call, request.path_params["response_id"])
     except errors.RequestFailed as exc:
-        calls.finish(services, call, status=exc.status, error_class=type(exc).__name__, error_message=exc.message)
-        return api_errors.render(ClientApi.OPENAI, exc, call.headers())
+        return api_errors.refuse(services, call, exc)
+    except Exception as exc:
+        chat_endpoint.internal_error(services, call, exc)
+        raise
     calls.finish(services, call, status=200)
     return Response(body, media_type="application/json", headers={"x-tokenhub-request-id": call.request_id})
 

@@ -200,11 +200,17 @@ class ProviderSpec(_Spec):
         return (self.base_url,) if self.base_url else tuple(self.endpoints)
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class Pricing(_Spec):
-    """USD per 1,000 tokens; zero means free (self-hosted)."""
+    """USD per 1,000 tokens; zero means free (self-hosted). Cache reads and writes cost the input price unless set."""
 
     input_per_1k: Annotated[Usd, Field(alias="inputPer1K")] = 0.0
     output_per_1k: Annotated[Usd, Field(alias="outputPer1K")] = 0.0
+    cache_read_per_1k: Annotated[Usd | None, Field(alias="cacheReadPer1K", exclude_if=_unset)] = None
+    cache_write_per_1k: Annotated[Usd | None, Field(alias="cacheWritePer1K", exclude_if=_unset)] = None
 
 
 class ModelSpec(_Spec):
@@ -333,6 +339,7 @@ class RoutingPolicySpec(_Spec):
 class RateLimit(_Spec):
     rpm: Annotated[int | None, Field(ge=1, le=10_000_000)] = None
     tpm: Annotated[int | None, Field(ge=1, le=10_000_000_000)] = None
+    concurrent: Annotated[int | None, Field(ge=1, le=100_000)] = None  # requests in flight, per gateway replica
 
 
 class ApiKeySpec(_Spec):

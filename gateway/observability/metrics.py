@@ -58,10 +58,26 @@ class Metrics:
         self.request_log_write_errors = prom.Counter(
             "tokenhub_request_log_write_errors", "Failed request-log batch writes (retried).", registry=registry
         )
+        self.request_log_dead_lettered = prom.Counter(
+            "tokenhub_request_log_dead_lettered",
+            "Request-log rows Postgres refused for their content, set aside in the dead-letter file.",
+            registry=registry,
+        )
         self.requests = prom.Counter(
             "tokenhub_requests",
             "Finished client requests.",
             ["endpoint", "model", "provider", "status", "error_class"],
+            registry=registry,
+        )
+        self.requests_in_flight = prom.Gauge(
+            "tokenhub_requests_in_flight",
+            "Requests on the model endpoints of this process right now, streams included.",
+            registry=registry,
+        )
+        self.inbound_cut = prom.Counter(
+            "tokenhub_inbound_cut",
+            "Client connections cut for a slow or oversized request head or body, by reason.",
+            ["reason"],
             registry=registry,
         )
         self.tokens = prom.Counter(

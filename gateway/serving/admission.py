@@ -4,10 +4,13 @@ The bound must really be an upper bound for the budget to be exact: input tokens
 request (no tokenizer makes a token out of less than one byte) plus a per-message allowance, output tokens by
 ``max_tokens`` or else the model's output limit or context window; the cost bound is the most expensive candidate
 at those counts. The unused part of a reservation goes back to this replica's lease the moment the request ends.
+A key's ``rateLimit.concurrent`` is counted in memory, per replica: taking a slot costs no round trip, so with N
+replicas a key can have up to N times its limit in flight (``docs/reliability.md``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -64,3 +67,54 @@ async def admit(
     if isinstance(verdict, values.Refusal):
         raise refusal_error(verdict)
     return verdict
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class Slot:
+    """One request of a key in flight on this replica; ``release`` it once, when the request ends (idempotent)."""
+
+    _owner: InFlight
+    _key: tuple[str, str]
+    _held: bool = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._owner.release(self._key)
+
+
+class InFlight:
+    """Requests in flight per ApiKey on this replica, held against each key's ``rateLimit.concurrent``."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def acquire(self, key: auth.KeyContext) -> Slot | None:
+        """A slot for one more request of ``key``; None when the key has no concurrency limit (nothing to hold).
+
+        Raises ``ConcurrencyLimited`` when the key already has ``rateLimit.concurrent`` requests in flight here.
+        """
+        rate = key.spec.rate_limit
+        limit = rate.concurrent if rate is not None else None
+        if limit is None:
+            return None
+        ref = (key.namespace, key.name)
+        held = self._counts.get(ref, 0)
+        if held >= limit:
+            raise errors.ConcurrencyLimited(
+                f"this API key already has {limit} requests in flight (rateLimit.concurrent)",
+                code="concurrency_limit_exceeded",
+                retry_after=1,
+            )
+        self._counts[ref] = held + 1
+        return Slot(self, ref)
+
+    def release(self, ref: tuple[str, str]) -> None:
+        left = self._counts[ref] - 1
+        if left:
+            self._counts[ref] = left
+        else:
+            del self._counts[ref]
+
+    def held(self, namespace: str, name: str) -> int:
+        return self._counts.get((namespace, name), 0)

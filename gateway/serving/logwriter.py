@@ -7,7 +7,9 @@ previous batch was done cost 0.06-0.08 statements per request in bench/replicas_
 batch moves to the local spool file (when one is configured; otherwise it stays queued) and is retried with
 backoff; once Postgres answers again the spool is replayed first. Rows beyond the queue's ``capacity`` or the
 spool's size are dropped and counted (``tokenhub_request_log_dropped_total``), never blocking traffic. ``stop``
-flushes what is queued, to Postgres or else to the spool.
+flushes what is queued, to Postgres or else to the spool. A row Postgres refuses for its content (after
+``gateway.store.storable`` made it storable) is set aside by the sink - its charge still recorded - and goes to
+the dead-letter file (``tokenhub_request_log_dead_lettered_total``); the rest of its batch is written.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import logging
-
-import psycopg
-from psycopg import AsyncConnection
+from collections.abc import Callable, Sequence
 
 from gateway.accounting import values
 from gateway.observability import metrics as metrics_mod
+from gateway.serving import deadletter
 from gateway.serving import spool as spool_mod
 from gateway.serving import supervisor as supervisor_mod
-from gateway.store import leases_repo, logs_repo
+from gateway.store import errors, leases_repo, log_sink, logs_repo
 
 Entry = tuple[logs_repo.RequestLogRow, values.Charge | None]
 """A log row and the budget charge written with it, in the same transaction (spend == logged cost)."""
@@ -43,9 +45,15 @@ class LogWriter:
         max_delay_s: float = 0.5,
         retry_delay_s: float = 1.0,
         spool: spool_mod.Spool | None = None,
+        dead_letters: deadletter.DeadLetters | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._spool = spool
-        self._url = url
+        if dead_letters is None and spool is not None:
+            dead_letters = deadletter.DeadLetters(deadletter.beside(spool.path))
+        self._dead_letters = dead_letters
+        self._clock = clock
+        self._sink = log_sink.LogSink(url)
         self._metrics = metrics
         self._capacity = capacity
         self._batch_size = batch_size
@@ -55,7 +63,6 @@ class LogWriter:
         self._wakeup = asyncio.Event()
         self._task: supervisor_mod.Supervised | None = None
         self._own_supervisor: supervisor_mod.Supervisor | None = None
-        self._conn: AsyncConnection[tuple[object, ...]] | None = None
         self._stopping = False
         self._next_batch = 0.0  # loop time before which no batch starts unless a full one is waiting
 
@@ -90,18 +97,20 @@ class LogWriter:
             await self._task.stop()
         if self._own_supervisor is not None:
             await self._own_supervisor.stop()
-        if self._conn is not None:
-            await self._conn.close()
+        await self._sink.close()
 
     async def _replay_spool(self) -> None:
-        """Write spooled rows back (they may already be stored: the store skips duplicates)."""
+        """Write spooled rows back (they may already be stored: the store skips duplicates).
+
+        A spooled row Postgres refuses is dead-lettered like any other, so the spool is always cleared once
+        Postgres answers: no row is replayed forever.
+        """
         if self._spool is None or not self._spool.size():
             return
         rows = self._spool.read()
         for start in range(0, len(rows), self._batch_size):
             await self._write(rows[start : start + self._batch_size])
         self._spool.clear()
-        self._metrics.request_log_written.inc(len(rows))
         log.info("replayed %d spooled request-log rows", len(rows))
 
     def _spill(self, rows: list[Entry]) -> None:
@@ -123,8 +132,7 @@ class LogWriter:
                 if self._spool is not None and self._spool.size() and not self._stopping:
                     try:
                         await self._replay_spool()
-                    except psycopg.Error:
-                        await self._reset()
+                    except errors.StoreUnavailable:
                         await asyncio.sleep(self._retry_delay_s)
                         continue
                 if self._stopping:
@@ -145,10 +153,9 @@ class LogWriter:
             try:
                 await self._replay_spool()
                 await self._write(batch)
-            except psycopg.Error as exc:
+            except errors.StoreUnavailable as exc:
                 self._metrics.request_log_write_errors.inc()
                 log.warning("request log write failed (%s); %d rows queued, retrying", exc, len(self._queue))
-                await self._reset()
                 if self._spool is not None:
                     self._spill(list(self._queue) if self._stopping else batch)
                 if self._stopping:
@@ -157,29 +164,47 @@ class LogWriter:
                 continue
             for _ in batch:
                 self._queue.popleft()
-            self._metrics.request_log_written.inc(len(batch))
 
-    async def _write(self, batch: list[Entry]) -> None:
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(self._url)
-        charges = [
-            leases_repo.ChargeRow(
-                charge.reservation_id,
-                leases_repo.BudgetKey(charge.key.namespace, charge.key.name, charge.period),
-                charge.holder,
-                charge.cost_usd,
-                row.request_id,
-            )
-            for row, charge in batch
-            if charge is not None
+    async def _write(self, batch: Sequence[Entry]) -> None:
+        """Write a batch with its charges; rows Postgres refuses go to the dead-letter file, the rest are counted."""
+        refused: list[log_sink.Refused] = []
+        try:
+            await self._sink.write([_stored(entry) for entry in batch], refused.append)
+        finally:  # set aside before a connection failure stays set aside
+            if refused:
+                self._dead_letter(batch, refused)
+        self._metrics.request_log_written.inc(len(batch) - len(refused))
+
+    def _dead_letter(self, batch: Sequence[Entry], refused: Sequence[log_sink.Refused]) -> None:
+        self._metrics.request_log_dead_lettered.inc(len(refused))
+        now = self._clock()
+        letters = [
+            deadletter.Letter(batch[r.index], str(r.error), r.error.sqlstate, r.stand_in, r.charge_lost, now)
+            for r in refused
         ]
-        async with self._conn.transaction():
-            await logs_repo.insert_batch(self._conn, [row for row, _ in batch])
-            if charges:
-                await leases_repo.charge(self._conn, charges)
+        lost = sum(1 for r in refused if r.charge_lost)
+        log.error(
+            "Postgres refused %d request-log rows (%s); %s, %d charges could not be recorded",
+            len(refused),
+            str(refused[0].error).splitlines()[0],
+            f"dead-lettered to {self._dead_letters.path}" if self._dead_letters else "no dead-letter file",
+            lost,
+        )
+        if self._dead_letters is None:
+            return
+        try:
+            dropped = self._dead_letters.append(letters)
+        except OSError as exc:
+            log.error("cannot write dead-lettered request-log rows to %s: %s", self._dead_letters.path, exc)
+            dropped = len(letters)
+        if dropped:
+            self._metrics.request_log_dropped.inc(dropped)
 
-    async def _reset(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await self._conn.close()
-        self._conn = None
+
+def _stored(entry: Entry) -> log_sink.Entry:
+    """The store's form of an entry: the charge keyed to the row's request id."""
+    row, charge = entry
+    if charge is None:
+        return row, None
+    key = leases_repo.BudgetKey(charge.key.namespace, charge.key.name, charge.period)
+    return row, leases_repo.ChargeRow(charge.reservation_id, key, charge.holder, charge.cost_usd, row.request_id)

@@ -279,7 +279,7 @@ class ResponsesFlow(chat.ChatFlow):
             await upstream.aclose()
             error = state.upstream_error
             status = 499 if client_gone else (502 if error else 200)
-            error_class = "client_closed" if client_gone else ("stream_broken" if error else None)
+            error_class = errors.CLIENT_CLOSED if client_gone else (errors.STREAM_BROKEN if error else None)
             calls.finish(
                 self._services,
                 call,

@@ -2,6 +2,8 @@
 
 A claim is one ``INSERT ... ON CONFLICT DO NOTHING``: exactly one request wins it, across replicas. Expired
 records are replaced as if absent. Only requests that carry an ``Idempotency-Key`` pay these round trips.
+Values are made storable (``storable``) on the way in; two keys that only storing would make equal belong to one
+client, and the request hash still tells their requests apart.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from gateway.store import storable
+
+_KEY_CAP = 255  # the API accepts 1-255 printable ASCII characters: its keys pass unchanged
 
 
 class Claim(enum.Enum):
@@ -33,6 +39,7 @@ class Stored:
 async def claim(
     conn: psycopg.AsyncConnection[Any], key_id: str, idem_key: str, request_hash: bytes, ttl: dt.timedelta
 ) -> Stored:
+    key_id, idem_key = storable.text(key_id, _KEY_CAP), storable.text(idem_key, _KEY_CAP)
     async with conn.transaction():
         await conn.execute(
             "DELETE FROM idempotency_keys WHERE key_id = %s AND idem_key = %s AND expires_at <= now()",
@@ -66,13 +73,22 @@ async def complete(
     await conn.execute(
         "UPDATE idempotency_keys SET state = 'done', status = %s, headers = %s, body = %s"
         " WHERE key_id = %s AND idem_key = %s",
-        (status, Jsonb(headers), body, key_id, idem_key),
+        (
+            storable.integer(status, storable.INT4),
+            Jsonb(storable.json_value(headers)),
+            body,
+            storable.text(key_id, _KEY_CAP),
+            storable.text(idem_key, _KEY_CAP),
+        ),
     )
 
 
 async def release(conn: psycopg.AsyncConnection[Any], key_id: str, idem_key: str) -> None:
     """Forget a claim whose request failed on our side, so that a retry runs again."""
-    await conn.execute("DELETE FROM idempotency_keys WHERE key_id = %s AND idem_key = %s", (key_id, idem_key))
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE key_id = %s AND idem_key = %s",
+        (storable.text(key_id, _KEY_CAP), storable.text(idem_key, _KEY_CAP)),
+    )
 
 
 async def sweep(conn: psycopg.AsyncConnection[Any]) -> int:

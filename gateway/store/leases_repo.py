@@ -16,16 +16,20 @@ from typing import Any
 
 import psycopg
 
-from gateway.store import errors
+from gateway.store import errors, storable
 
 ZERO = Decimal(0)
 _OUTSTANDING = "greatest(granted_usd - released_usd - charged_usd, 0)"
+# Spend accumulates in numeric(24, 12) columns: a sum past their largest value (USD 10^12, far beyond any budget,
+# reached only by absurd upstream figures) is kept at that value instead of failing the statement for ever.
+_MAX = str(storable.MONEY_MAX)
 # Folds the charges of deleted leases (a CTE named ``gone``) into their periods' spend; a period row that does
 # not exist yet (a charge admitted fail-open, before any grant) is created with limit 0 until a grant sets it.
 _FOLD = (
     " INSERT INTO budget_periods AS p (key_namespace, key_name, period, limit_usd, spent_usd)"
-    " SELECT key_namespace, key_name, period, 0, sum(charged_usd) FROM gone GROUP BY 1, 2, 3"
-    " ON CONFLICT (key_namespace, key_name, period) DO UPDATE SET spent_usd = p.spent_usd + EXCLUDED.spent_usd"
+    f" SELECT key_namespace, key_name, period, 0, least(sum(charged_usd), {_MAX}) FROM gone GROUP BY 1, 2, 3"
+    " ON CONFLICT (key_namespace, key_name, period)"
+    f" DO UPDATE SET spent_usd = least(p.spent_usd + EXCLUDED.spent_usd, {_MAX})"
 )
 
 
@@ -74,6 +78,22 @@ class ChargeRow:
     holder: str
     cost_usd: Decimal
     request_id: str | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The ``budget_charges`` columns as stored: text escaped and capped, the cost by the log row's rule.
+
+        Ids made by the replica are far below their caps, so capping never merges two reservations.
+        """
+        key = self.key
+        return (
+            storable.text(self.reservation_id, 512),
+            storable.text(key.namespace, 253),
+            storable.text(key.name, 253),
+            storable.text(key.period, 16),
+            storable.text(self.holder, 256),
+            storable.optional_text(self.request_id, 256),
+            storable.money(self.cost_usd),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -211,7 +231,9 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
 
     Each charge is journaled under its reservation id, and only charges new to the journal are applied, so a
     replayed batch never charges twice. A charge whose lease is gone (folded or reclaimed) re-creates an expired
-    lease row holding just that charge: the cost is never lost. 3 statements; returns the sum newly applied.
+    lease row holding just that charge: the cost is never lost. Values are stored as ``ChargeRow.values`` makes
+    them (a cost is never negative there, so no charge hands budget back); a lease's charged sum saturates at
+    ``storable.MONEY_MAX``. 3 statements; returns the sum newly applied.
     """
     if not charges:
         return ZERO
@@ -222,10 +244,7 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
     columns = "reservation_id, key_namespace, key_name, period, holder, request_id, cost_usd"
     async with conn.cursor().copy(f"COPY budget_charges_batch ({columns}) FROM STDIN") as copy:
         for c in charges:
-            key = c.key
-            await copy.write_row(
-                (c.reservation_id, key.namespace, key.name, key.period, c.holder, c.request_id, c.cost_usd)
-            )
+            await copy.write_row(c.values())
     cur = await conn.execute(
         f"WITH new AS (INSERT INTO budget_charges ({columns}) SELECT {columns} FROM budget_charges_batch"
         "   ON CONFLICT (reservation_id) DO NOTHING RETURNING key_namespace, key_name, period, holder, cost_usd),"
@@ -233,9 +252,9 @@ async def charge(conn: Conn, charges: Sequence[ChargeRow]) -> Decimal:
         "   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4),"
         " applied AS (INSERT INTO budget_leases AS l"
         "   (key_namespace, key_name, period, holder, charged_usd, expires_at)"
-        "   SELECT key_namespace, key_name, period, holder, cost, '-infinity' FROM per_lease"
+        f"   SELECT key_namespace, key_name, period, holder, least(cost, {_MAX}), '-infinity' FROM per_lease"
         "   ON CONFLICT (key_namespace, key_name, period, holder)"
-        "   DO UPDATE SET charged_usd = l.charged_usd + EXCLUDED.charged_usd)"
+        f"   DO UPDATE SET charged_usd = least(l.charged_usd + EXCLUDED.charged_usd, {_MAX}))"
         " SELECT coalesce(sum(cost), 0) FROM per_lease"
     )
     row = await cur.fetchone()

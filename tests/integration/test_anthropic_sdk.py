@@ -206,7 +206,7 @@ async def test_unknown_model_is_an_anthropic_not_found_error_and_logged(gateway:
         "error": {"type": "not_found_error", "message": "the model 'nope' does not exist"},
     }
     (row,) = await gateway.log_rows(1)
-    assert row[0] == 404 and row[6] == "ModelNotFound"
+    assert row[0] == 404 and row[6] == "model_not_found"
 
 
 async def test_models_are_listed_in_anthropic_shape_for_anthropic_clients(gateway: Gateway) -> None:

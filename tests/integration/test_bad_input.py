@@ -57,7 +57,7 @@ async def test_invalid_json_is_a_400_in_the_apis_own_shape(gateway: Gateway, pat
         assert body["error"]["type"] == "invalid_request_error"
     assert "JSON" in (body["error"]["message"])
     assert response.headers["x-tokenhub-request-id"]
-    await refusal_logged(gateway, 400, "InvalidRequest")
+    await refusal_logged(gateway, 400, "invalid_request")
     assert nothing_sent_upstream(gateway)
 
 
@@ -66,7 +66,7 @@ async def test_no_messages_is_a_400_naming_the_field_for_openai_clients(gateway:
         with pytest.raises(openai.BadRequestError) as info:
             await sdk.chat.completions.create(model="gpt", messages=[])
     assert "messages" in info.value.message
-    await refusal_logged(gateway, 400, "InvalidRequest")
+    await refusal_logged(gateway, 400, "invalid_request")
     assert nothing_sent_upstream(gateway)
 
 
@@ -76,7 +76,7 @@ async def test_no_messages_is_a_400_naming_the_field_for_anthropic_clients(gatew
             await sdk.messages.create(model="claude", max_tokens=8, messages=[])
     assert isinstance(info.value.body, dict) and info.value.body["error"]["type"] == "invalid_request_error"
     assert "messages" in info.value.message
-    await refusal_logged(gateway, 400, "InvalidRequest")
+    await refusal_logged(gateway, 400, "invalid_request")
 
 
 async def test_missing_max_tokens_is_refused_for_anthropic_clients_as_anthropic_does(gateway: Gateway) -> None:
@@ -94,7 +94,7 @@ async def test_unknown_model_is_a_404_for_embeddings_too(gateway: Gateway) -> No
     async with openai_client(gateway) as sdk:
         with pytest.raises(openai.NotFoundError):
             await sdk.embeddings.create(model="no-such-embedder", input="x")
-    await refusal_logged(gateway, 404, "ModelNotFound")
+    await refusal_logged(gateway, 404, "model_not_found")
 
 
 async def test_a_chat_model_asked_for_embeddings_is_a_400_not_a_provider_call(gateway: Gateway) -> None:
@@ -111,7 +111,7 @@ async def test_oversized_body_is_a_413_for_openai_clients(gateway: Gateway) -> N
             await sdk.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "x" * OVERSIZED}])
     assert info.value.status_code == 413
     assert "exceeds" in info.value.message
-    await refusal_logged(gateway, 413, "PayloadTooLarge")
+    await refusal_logged(gateway, 413, "payload_too_large")
     assert nothing_sent_upstream(gateway)
 
 
@@ -123,7 +123,7 @@ async def test_oversized_body_is_a_413_request_too_large_for_anthropic_clients(g
             )
     assert info.value.status_code == 413
     assert isinstance(info.value.body, dict) and info.value.body["error"]["type"] == "request_too_large"
-    await refusal_logged(gateway, 413, "PayloadTooLarge")
+    await refusal_logged(gateway, 413, "payload_too_large")
 
 
 async def test_oversized_chunked_body_without_a_length_is_refused_too(gateway: Gateway) -> None:
@@ -139,7 +139,7 @@ async def test_oversized_chunked_body_without_a_length_is_refused_too(gateway: G
             "/v1/chat/completions", content=chunks(), headers={"authorization": f"Bearer {gateway.key}"}
         )
     assert response.status_code == 413
-    await refusal_logged(gateway, 413, "PayloadTooLarge")
+    await refusal_logged(gateway, 413, "payload_too_large")
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ async def test_missing_malformed_or_unknown_key_is_a_401(gateway: Gateway, key: 
     assert response.json()["error"]["type"] == "authentication_error"
     assert message in response.json()["error"]["message"]
     (row,) = await gateway.log_rows(1, "status, error_class, key_id")
-    assert row == (401, "Unauthenticated", None)
+    assert row == (401, "unauthenticated", None)
     assert nothing_sent_upstream(gateway)
 
 
@@ -171,7 +171,7 @@ async def test_wrong_key_is_an_anthropic_authentication_error_for_anthropic_clie
         with pytest.raises(anthropic.AuthenticationError) as info:
             await sdk.messages.create(model="claude", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert info.value.body == {"type": "error", "error": {"type": "authentication_error", "message": "invalid API key"}}
-    await refusal_logged(gateway, 401, "Unauthenticated")
+    await refusal_logged(gateway, 401, "unauthenticated")
 
 
 async def test_a_key_for_chat_only_is_refused_for_embeddings_with_403(gateway: Gateway) -> None:
@@ -179,7 +179,7 @@ async def test_a_key_for_chat_only_is_refused_for_embeddings_with_403(gateway: G
         with pytest.raises(openai.PermissionDeniedError) as info:
             await sdk.embeddings.create(model="embed", input="some text")
     assert "embeddings" in info.value.message
-    await refusal_logged(gateway, 403, "Forbidden")
+    await refusal_logged(gateway, 403, "forbidden")
     assert nothing_sent_upstream(gateway)
 
 
@@ -202,7 +202,7 @@ async def test_a_key_without_the_chat_scope_is_refused_chat_with_403(gateway: Ga
         with pytest.raises(anthropic.PermissionDeniedError):
             await sdk.messages.create(model="gpt", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     rows = await gateway.log_rows(3, "endpoint, status, error_class")
-    assert rows == [("models", 200, None), ("chat.completions", 403, "Forbidden"), ("messages", 403, "Forbidden")]
+    assert rows == [("models", 200, None), ("chat.completions", 403, "forbidden"), ("messages", 403, "forbidden")]
     assert nothing_sent_upstream(gateway)
 
 
@@ -223,4 +223,4 @@ async def test_an_expired_key_is_refused_with_401(gateway: Gateway) -> None:
             await sdk.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "x"}])
     assert "expired" in info.value.message
     (row,) = await gateway.log_rows(1, "status, error_class, key_id")
-    assert row == (401, "Unauthenticated", None)
+    assert row == (401, "unauthenticated", None)

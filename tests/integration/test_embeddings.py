@@ -58,7 +58,7 @@ async def test_a_key_without_the_embeddings_scope_gets_permission_denied(gateway
     assert info.value.status_code == 403 and "'embeddings' scope" in info.value.message
     assert not gateway.openai.requests
     (row,) = await gateway.log_rows(1)
-    assert row[0] == 403 and row[6] == "Forbidden"
+    assert row[0] == 403 and row[6] == "forbidden"
 
 
 async def test_an_empty_input_is_refused_before_any_upstream_call(gateway: Gateway) -> None:

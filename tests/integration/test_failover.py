@@ -136,7 +136,7 @@ async def test_an_upstream_400_is_shown_to_the_client_and_not_failed_over(gatewa
     assert info.value.message.endswith("The server had an error while processing the request.")
     assert not gateway.anthropic.requests
     (row,) = await gateway.log_rows(1, "status, error_class, attempts")
-    assert row[0] == 400 and row[1] == "UpstreamFailed"
+    assert row[0] == 400 and row[1] == "bad_request"
     assert [(a["provider"], a["outcome"]) for a in row[2]] == [("openai", "bad_request")]
 
 
@@ -172,7 +172,7 @@ async def test_every_provider_failing_is_a_502_naming_the_last_failure(gateway: 
     assert info.value.status_code == 502 and "every provider for 'gpt' failed" in info.value.message
     assert "sk-" not in info.value.message
     (row,) = await gateway.log_rows(1, "status, error_class, cost_usd")
-    assert row == (502, "UpstreamFailed", 0)
+    assert row == (502, "transient", 0)
 
 
 async def test_a_stream_fails_over_before_its_first_byte(gateway: Gateway) -> None:

@@ -74,7 +74,7 @@ async def test_a_key_disabled_in_its_manifest_is_refused_after_the_reload(gatewa
     await gateway.until_revision(revision)
     assert await chat_status(gateway, gateway.chat_only_key) == 401
     rows = await gateway.log_rows(2, "status, error_class")
-    assert rows == [(200, None), (401, "Unauthenticated")]
+    assert rows == [(200, None), (401, "unauthenticated")]
 
 
 async def test_rotation_issues_a_new_key_and_ends_the_old_one_after_its_grace(

@@ -121,6 +121,6 @@ async def test_model_listings_are_logged_too_refusals_included(gateway: Gateway)
     rows = await gateway.log_rows(2, "request_id, endpoint, status, error_class, key_id IS NOT NULL, model, cost_usd")
     assert [row[1:] for row in rows] == [
         ("models", 200, None, True, None, Decimal(0)),
-        ("models", 401, "Unauthenticated", False, None, Decimal(0)),
+        ("models", 401, "unauthenticated", False, None, Decimal(0)),
     ]
     assert rows[0][0] == listed.headers["x-tokenhub-request-id"]

@@ -21,8 +21,10 @@ import uvicorn
 from prometheus_client import parser
 
 from gateway import app as app_mod
+from gateway import server as server_mod
 from gateway import settings as settings_mod
 from gateway import standalone
+from gateway.api import inbound
 from gateway.config import documents, manifests
 from gateway.serving import runtime as runtime_mod
 from gateway.serving import supervisor
@@ -266,17 +268,11 @@ async def gateway(
     if before_gateway_start is not None:
         await before_gateway_start(database_url, cipher)
 
-    runtime = app_mod.create_runtime(gateway_settings, database_url, VAULT_PASSWORD, gateway_supervision)
-    port = free_port()
-    config = uvicorn.Config(
-        app_mod.create_app(runtime, ADMIN_TOKEN),
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
+    settings = dataclasses.replace(gateway_settings, host="127.0.0.1", port=free_port())
+    runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD, gateway_supervision)
+    port = settings.port
+    app = app_mod.create_app(runtime, ADMIN_TOKEN, inbound.Limits.of(settings))
+    server = uvicorn.Server(server_mod.uvicorn_config(app, settings))
     task = asyncio.create_task(server.serve(), name="gateway-under-test")
     while not server.started:
         if task.done():

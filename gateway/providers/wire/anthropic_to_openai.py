@@ -1,19 +1,20 @@
 """Anthropic Messages to OpenAI Chat Completions: requests, responses and error bodies.
 
-A request from an Anthropic client becomes one any OpenAI-compatible upstream accepts: ``system`` becomes
-system messages, ``tool_result`` blocks become tool messages placed before the rest of their user turn, and
-Anthropic-only parameters (``top_k``, ``thinking``, cache_control marks) are dropped. Thinking blocks in the
-history are dropped too: OpenAI has no way to send them back. ``is_error`` on a tool result has no OpenAI
-field either; the result's text is kept as it is.
+A request from an Anthropic client becomes one any OpenAI-compatible upstream accepts. The conversation is
+``anthropic_to_openai_messages``'s job; here are the request's settings. Each top-level field is translated,
+dropped for a stated reason (cache hints, context edits, Anthropic's own service options) or refused with
+``Untranslatable``, and so is any field this module does not know: nothing is lost without a word. Effort and
+thinking become ``reasoning_effort``; server tools, which run at Anthropic, are refused. docs/wire.md has the table.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from gateway.providers.wire import error_bodies, media, tool_arguments, tool_ids, usage
+from gateway.providers.wire import anthropic_to_openai_messages, error_bodies, usage
 from gateway.providers.wire.errors import Untranslatable
 
 FINISH_REASONS: Final[Mapping[str, str]] = MappingProxyType(
@@ -30,6 +31,49 @@ FINISH_REASONS: Final[Mapping[str, str]] = MappingProxyType(
 TOOL_CHOICES: Final[Mapping[str, str]] = MappingProxyType({"auto": "auto", "none": "none", "any": "required"})
 # Anthropic's 529 is its own; OpenAI clients and proxies between them know 503 for the same condition.
 OPENAI_STATUSES: Final[Mapping[int, int]] = MappingProxyType({529: 503})
+# reasoning_effort values every OpenAI-compatible reasoning server knows; Anthropic's two highest map to the top.
+EFFORTS: Final[Mapping[str, str]] = MappingProxyType(
+    {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
+)
+# A thinking budget below 4,096 tokens reads as low effort, below 16,384 as medium, else high (the inverse of
+# the budgets responses_to_anthropic gives each effort).
+BUDGET_EFFORTS: Final[tuple[tuple[int, str], ...]] = ((4096, "low"), (16384, "medium"))
+TRANSLATED = frozenset(
+    {
+        "model",
+        "max_tokens",
+        "messages",
+        "system",
+        "temperature",
+        "top_p",
+        "stop_sequences",
+        "stream",
+        "metadata",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "output_config",
+    }
+)
+DROPPED: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "top_k": "Chat Completions has no top-k sampling",
+        "cache_control": "a cache hint; OpenAI-compatible servers cache prompt prefixes by themselves",
+        "context_management": "edits Anthropic applies to the context it keeps; the upstream is sent it all",
+        "service_tier": "Anthropic's capacity tiers",
+        "inference_geo": "where Anthropic runs the model",
+        "speed": "Anthropic's fast mode",
+    }
+)
+REFUSED: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "mcp_servers": "Anthropic's MCP connector calls the servers from Anthropic; a Chat upstream cannot",
+        "container": "code execution containers live at Anthropic",
+    }
+)
+MAX_STOP = 4  # OpenAI's limit on stop sequences
+MAX_USER = 64  # OpenAI's limit on the length of ``user``
+MAX_TOOL_NAME = 64  # OpenAI's limit on a function name (Anthropic allows 128)
 
 
 def request(
@@ -37,35 +81,68 @@ def request(
     *,
     model: str | None = None,
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+    reasoning_effort: bool = True,
 ) -> dict[str, Any]:
     """The OpenAI request for a validated Anthropic request; ``model`` replaces the client's model name.
 
     ``max_tokens_field`` names the field the upstream reads: OpenAI's reasoning models accept only
     ``max_completion_tokens``, while many OpenAI-compatible servers know only ``max_tokens``. A streamed
-    request asks for the usage chunk, so the answer is charged from the upstream's own count.
+    request asks for the usage chunk, so the answer is charged from the upstream's own count. With
+    ``reasoning_effort`` false no effort is sent (OpenAI refuses it for models that do not reason).
     """
-    messages = _system(body.get("system"))
-    for i, message in enumerate(body["messages"]):
-        at = f"messages[{i}].content"
-        if message["role"] == "user":
-            messages.extend(_user(message["content"], at))
-        else:
-            messages.append(_assistant(message["content"]))
-    out: dict[str, Any] = {"model": model or body["model"], "messages": messages}
-    out[max_tokens_field] = body["max_tokens"]
+    _check_fields(body)
+    out: dict[str, Any] = {
+        "model": model or body["model"],
+        "messages": anthropic_to_openai_messages.messages(body),
+        max_tokens_field: body["max_tokens"],
+    }
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             out[key] = body[key]
-    if body.get("stop_sequences"):
-        out["stop"] = list(body["stop_sequences"])
+    if stop := body.get("stop_sequences"):
+        if len(stop) > MAX_STOP:
+            raise Untranslatable("stop_sequences", f"Chat Completions takes at most {MAX_STOP} stop sequences")
+        out["stop"] = list(stop)
     if body.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
-    metadata = body.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
-        out["user"] = metadata["user_id"]
+    if (user := user_of(body.get("metadata"))) is not None:
+        out["user"] = user
+    if reasoning_effort and (effort := effort_of(body)) is not None:
+        out["reasoning_effort"] = effort
+    fmt = (body.get("output_config") or {}).get("format")
+    if fmt is not None:
+        out["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}
     _tools(body, out)
     return out
+
+
+def effort_of(body: dict[str, Any]) -> str | None:
+    """The ``reasoning_effort`` for a request: its ``output_config.effort``, else the latest one a system
+    message set (Chat has one effort per request), else one read from a ``thinking`` budget; ``None`` for
+    adaptive or disabled thinking with no effort (the upstream model's default)."""
+    effort = (body.get("output_config") or {}).get("effort")
+    if effort is None:
+        for message in body["messages"]:
+            config = message.get("output_config") if message["role"] == "system" else None
+            if isinstance(config, dict) and config.get("effort") is not None:
+                effort = config["effort"]
+    if effort is not None:
+        return EFFORTS[effort]
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") != "enabled":
+        return None
+    budget = thinking["budget_tokens"]
+    return next((name for below, name in BUDGET_EFFORTS if budget < below), "high")
+
+
+def user_of(metadata: object) -> str | None:
+    """``metadata.user_id`` as OpenAI's ``user``: as it is up to 64 characters, else its SHA-256 in hex (64
+    characters, as stable per user as the id itself; Claude Code sends a JSON object of ~150)."""
+    user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    return user_id if len(user_id) <= MAX_USER else hashlib.sha256(user_id.encode()).hexdigest()
 
 
 def response(body: dict[str, Any], *, created: int, model: str | None = None) -> dict[str, Any]:
@@ -78,13 +155,13 @@ def response(body: dict[str, Any], *, created: int, model: str | None = None) ->
         if kind == "text":
             texts.append(block.get("text") or "")
         elif kind == "tool_use":
-            calls.append(_tool_call(block))
+            calls.append(anthropic_to_openai_messages.tool_call(block))
         elif kind == "thinking":
             thinking.append(block.get("thinking") or "")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
     if calls:
         message["tool_calls"] = calls
-    if thinking:
+    if any(thinking):
         message["reasoning_content"] = "".join(thinking)  # as OpenAI-compatible reasoning servers name it
     reported = usage.from_anthropic(body) or usage.Usage(0, 0)
     choice = {
@@ -114,105 +191,17 @@ def error(status: int, body: bytes | str | dict[str, Any]) -> error_bodies.Error
     return error_bodies.ErrorReply(shown, error_bodies.openai_body(shown, read.message, code=read.type))
 
 
-def _tool_call(block: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": tool_ids.from_anthropic(str(block.get("id") or "")),
-        "type": "function",
-        "function": {
-            "name": block.get("name") or "",
-            "arguments": tool_arguments.to_arguments(block.get("input")),
-        },
-    }
-
-
-def _system(system: object) -> list[dict[str, Any]]:
-    if isinstance(system, str):
-        return [{"role": "system", "content": system}] if system else []
-    if isinstance(system, list):
-        return [{"role": "system", "content": block["text"]} for block in system if block.get("text")]
-    return []
-
-
-def _user(content: object, at: str) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"role": "user", "content": content}]
-    out: list[dict[str, Any]] = []
-    parts: list[dict[str, Any]] = []
-    for j, block in enumerate(content if isinstance(content, list) else ()):
-        kind = block["type"]
-        if kind == "tool_result":
-            out.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": tool_ids.from_anthropic(block["tool_use_id"]),
-                    "content": _tool_result_content(block.get("content"), f"{at}[{j}].content"),
-                }
-            )
-        elif kind == "text":
-            parts.append({"type": "text", "text": block["text"]})
-        elif kind == "image":
-            parts.append(_image(block["source"], f"{at}[{j}].source"))
-        elif kind == "document":
-            parts.append(_document(block, f"{at}[{j}].source"))
-        else:
-            raise Untranslatable(f"{at}[{j}].type", f"a {kind!r} block has no OpenAI equivalent")
-    if parts:
-        out.append({"role": "user", "content": parts})
-    return out
-
-
-def _image(source: dict[str, Any], at: str) -> dict[str, Any]:
-    kind = source.get("type")
-    if kind == "base64":
-        return {
-            "type": "image_url",
-            "image_url": {"url": media.data_url(source["media_type"], source["data"])},
-        }
-    if kind == "url":
-        return {"type": "image_url", "image_url": {"url": source["url"]}}
-    raise Untranslatable(f"{at}.type", f"a {kind!r} image source has no OpenAI equivalent")
-
-
-def _document(block: dict[str, Any], at: str) -> dict[str, Any]:
-    source = block["source"]
-    if source.get("type") != "base64" or source.get("media_type") != "application/pdf":
-        raise Untranslatable(at, "only base64 PDF documents are translated")
-    file = {
-        "file_data": media.data_url("application/pdf", source["data"]),
-        "filename": block.get("title") or "document.pdf",
-    }
-    return {"type": "file", "file": file}
-
-
-def _tool_result_content(content: object, at: str) -> str | list[dict[str, Any]]:
-    if content is None or isinstance(content, str):
-        return content or ""
-    parts = []
-    for j, block in enumerate(content if isinstance(content, list) else ()):
-        if block.get("type") != "text":
-            raise Untranslatable(f"{at}[{j}].type", "OpenAI tool messages carry text only")
-        parts.append({"type": "text", "text": block["text"]})
-    return parts
-
-
-def _assistant(content: object) -> dict[str, Any]:
-    if isinstance(content, str):
-        return {"role": "assistant", "content": content}
-    texts: list[str] = []
-    calls: list[dict[str, Any]] = []
-    for block in content if isinstance(content, list) else ():
-        kind = block["type"]
-        if kind == "text":
-            texts.append(block["text"])
-        elif kind == "tool_use":
-            calls.append(_tool_call(block))
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
-    if calls:
-        message["tool_calls"] = calls
-    return message
+def _check_fields(body: dict[str, Any]) -> None:
+    for key, value in body.items():
+        if value is None or key in TRANSLATED or key in DROPPED:
+            continue
+        reason = REFUSED.get(key, "it has no Chat Completions equivalent; only an Anthropic upstream takes it")
+        raise Untranslatable(key, reason)
 
 
 def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
+    """Client tools as functions; ``cache_control``, ``defer_loading`` (all are sent at once) and Anthropic's
+    other tool options are dropped. Server tools run at Anthropic and are refused."""
     tools = body.get("tools")
     if not tools:
         return
@@ -222,10 +211,16 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
             raise Untranslatable(
                 f"tools[{j}].type", f"Anthropic's {tool['type']!r} server tool has no OpenAI equivalent"
             )
+        if len(tool["name"]) > MAX_TOOL_NAME:
+            raise Untranslatable(
+                f"tools[{j}].name", f"OpenAI takes function names of at most {MAX_TOOL_NAME} characters"
+            )
         function: dict[str, Any] = {"name": tool["name"]}
         if tool.get("description"):
             function["description"] = tool["description"]
         function["parameters"] = tool["input_schema"]
+        if isinstance(tool.get("strict"), bool):
+            function["strict"] = tool["strict"]
         converted.append({"type": "function", "function": function})
     out["tools"] = converted
     choice = body.get("tool_choice")

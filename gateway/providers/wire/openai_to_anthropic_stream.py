@@ -128,7 +128,14 @@ class OpenAIToAnthropicStream:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": self._usage.usage().input_tokens, "output_tokens": 0},
+            # the cache counts come with OpenAI's final usage chunk, in message_delta; Anthropic's own
+            # message_start always has them, and clients such as Claude Code read them there
+            "usage": {
+                "input_tokens": self._usage.usage().input_tokens,
+                "output_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+            },
         }
         out.append({"type": "message_start", "message": message})
 

@@ -33,8 +33,10 @@ class Usage:
             "completion_tokens": self.output_tokens,
             "total_tokens": prompt + self.output_tokens,
         }
-        if self.cache_read_tokens:
+        if self.cache_read_tokens or self.cache_write_tokens:
             body["prompt_tokens_details"] = {"cached_tokens": self.cache_read_tokens}
+        if self.cache_write_tokens:
+            body["prompt_tokens_details"]["cache_write_tokens"] = self.cache_write_tokens
         return body
 
     def to_anthropic(self) -> dict[str, Any]:
@@ -51,14 +53,26 @@ def estimate_tokens(chars: int) -> int:
 
 
 def from_openai(body: dict[str, Any]) -> Usage | None:
-    """Usage of a chat.completion or of the usage-bearing chunk of a stream; ``None`` when it has none."""
+    """Usage of a chat.completion or of the usage-bearing chunk of a stream; ``None`` when it has none.
+
+    Tokens written to the cache, ``prompt_tokens_details.cache_write_tokens`` (a field of the ``openai`` SDK's
+    types, reported by routers such as OpenRouter; part of ``prompt_tokens``, like ``cached_tokens``), are
+    ``cache_write_tokens``; ``to_openai`` writes them back there.
+    """
     usage = body.get("usage")
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details")
     cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    written = _count(details.get("cache_write_tokens")) if isinstance(details, dict) else 0
     prompt = _count(usage.get("prompt_tokens"))
-    return Usage(max(prompt - cached, 0), _count(usage.get("completion_tokens")), cache_read_tokens=cached)
+    written = min(written, max(prompt - cached, 0))  # part of prompt_tokens, as cached_tokens is
+    return Usage(
+        max(prompt - cached - written, 0),
+        _count(usage.get("completion_tokens")),
+        cache_read_tokens=cached,
+        cache_write_tokens=written,
+    )
 
 
 def from_anthropic(body: dict[str, Any]) -> Usage | None:
@@ -109,6 +123,7 @@ class UsageAccumulator:
         if reported is not None:
             self._input = reported.input_tokens
             self._cache_read = reported.cache_read_tokens
+            self._cache_write = reported.cache_write_tokens
             self._output = reported.output_tokens
 
     def feed_anthropic(self, event: dict[str, Any]) -> None:

@@ -36,6 +36,12 @@ def test_defaults_and_values_are_read() -> None:
         ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "-1"),
         ("TOKENHUB_CONFIG_STALE_SECONDS", "soon"),
         ("TOKENHUB_CONFIG_STALE_SECONDS", "5"),  # not longer than the 5 s poll: unready between two checks
+        ("TOKENHUB_DRAIN_TIMEOUT_SECONDS", "nan"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "0"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "2.5"),
+        ("TOKENHUB_MAX_CONCURRENT_REQUESTS", "inf"),
+        ("TOKENHUB_HEADER_TIMEOUT_SECONDS", "0"),
+        ("TOKENHUB_BODY_TIMEOUT_SECONDS", "soon"),
     ],
 )
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
@@ -83,3 +89,16 @@ def test_invalid_responses_settings_name_their_variable(name: str, value: str) -
 
 def test_retention_may_be_a_fraction_of_a_day() -> None:
     assert settings.Settings.from_env({"TOKENHUB_RESPONSES_RETENTION_DAYS": "0.5"}).responses_retention_s == 43200
+
+
+def test_inbound_limits_are_read() -> None:
+    defaults = settings.Settings.from_env({})
+    assert (defaults.max_concurrent_requests, defaults.header_timeout_s, defaults.body_timeout_s) == (1000, 10, 30)
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_MAX_CONCURRENT_REQUESTS": "64",
+            "TOKENHUB_HEADER_TIMEOUT_SECONDS": "2.5",
+            "TOKENHUB_BODY_TIMEOUT_SECONDS": "120",
+        }
+    )
+    assert (parsed.max_concurrent_requests, parsed.header_timeout_s, parsed.body_timeout_s) == (64, 2.5, 120)

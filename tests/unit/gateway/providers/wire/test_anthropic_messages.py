@@ -29,7 +29,8 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("max_tokens zero", with_changes(max_tokens=0), "max_tokens"),
     ("max_tokens as a float", with_changes(max_tokens=10.5), "max_tokens"),
     ("messages empty", with_changes(messages=[]), "messages"),
-    ("system role in messages", messages({"role": "system", "content": "x"}), "messages[0].role"),
+    ("only system messages", messages({"role": "system", "content": "x"}), "messages"),
+    ("an unknown role", messages({"role": "developer", "content": "x"}), "messages[0].role"),
     ("empty user text", messages({"role": "user", "content": ""}), "messages[0].content"),
     ("empty user block list", messages({"role": "user", "content": []}), "messages[0].content"),
     (
@@ -38,8 +39,8 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "messages[0].content[0].text",
     ),
     (
-        "unknown block type",
-        messages({"role": "user", "content": [{"type": "audio"}]}),
+        "block without a type",
+        messages({"role": "user", "content": [{"text": "hi"}]}),
         "messages[0].content[0].type",
     ),
     (

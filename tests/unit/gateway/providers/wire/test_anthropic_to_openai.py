@@ -154,7 +154,7 @@ def test_a_message_becomes_a_chat_completion() -> None:
             "prompt_tokens": 582,
             "completion_tokens": 91,
             "total_tokens": 673,
-            "prompt_tokens_details": {"cached_tokens": 100},
+            "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 10},
         },
     }
 

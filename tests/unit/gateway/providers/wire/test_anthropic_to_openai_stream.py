@@ -35,6 +35,19 @@ def test_text_and_two_tool_calls_arrive_as_openai_deltas() -> None:
     assert translator.usage == usage.Usage(472, 89)
 
 
+def test_cache_reads_and_writes_reach_the_usage_chunk() -> None:
+    events = payloads.anthropic_stream()
+    events[0]["message"]["usage"] |= {"cache_read_input_tokens": 1000, "cache_creation_input_tokens": 300}
+    translator, chunks = run(events)
+    assert chunks[-1]["usage"] == {
+        "prompt_tokens": 1772,
+        "completion_tokens": 89,
+        "total_tokens": 1861,
+        "prompt_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 300},
+    }
+    assert translator.usage == usage.Usage(472, 89, cache_read_tokens=1000, cache_write_tokens=300)
+
+
 def test_the_model_can_be_shown_under_the_clients_name() -> None:
     _, chunks = run(payloads.anthropic_stream(), model="my-alias")
     assert {c["model"] for c in chunks} == {"my-alias"}

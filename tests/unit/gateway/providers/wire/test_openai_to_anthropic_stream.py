@@ -61,7 +61,25 @@ def test_sequential_tool_calls_are_sent_one_block_at_a_time_like_anthropic() -> 
 
 def test_the_callers_input_count_is_shown_in_message_start() -> None:
     _, events = run(payloads.openai_stream(), input_tokens=118)
-    assert events[0]["message"]["usage"] == {"input_tokens": 118, "output_tokens": 0}
+    assert events[0]["message"]["usage"] == {
+        "input_tokens": 118,
+        "output_tokens": 0,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+
+
+def test_cache_reads_and_writes_of_the_usage_chunk_reach_the_final_message_delta() -> None:
+    chunks = payloads.openai_stream()
+    chunks[-1]["usage"] |= {"prompt_tokens_details": {"cached_tokens": 80, "cache_write_tokens": 30}}
+    translator, events = run(chunks)
+    assert events[-2]["usage"] == {
+        "input_tokens": 10,
+        "output_tokens": 40,
+        "cache_read_input_tokens": 80,
+        "cache_creation_input_tokens": 30,
+    }
+    assert translator.usage == usage.Usage(10, 40, cache_read_tokens=80, cache_write_tokens=30)
 
 
 def test_empty_chunks_and_a_leading_role_chunk_open_nothing() -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gateway.providers.wire import usage
 from tests.unit.gateway.providers.wire import payloads
 
@@ -17,7 +20,7 @@ def test_anthropic_message_usage_keeps_cache_reads_and_writes() -> None:
         "prompt_tokens": 582,
         "completion_tokens": 91,
         "total_tokens": 673,
-        "prompt_tokens_details": {"cached_tokens": 100},
+        "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 10},
     }
 
 
@@ -78,3 +81,43 @@ def test_message_delta_input_counts_replace_those_of_message_start() -> None:
 
 def test_estimate_rounds_up() -> None:
     assert [usage.estimate_tokens(n) for n in (0, 1, 4, 5)] == [0, 1, 1, 2]
+
+
+def test_cache_writes_reported_by_an_openai_compatible_router_are_counted_as_cache_writes() -> None:
+    body = {
+        "usage": {
+            "prompt_tokens": 194,
+            "completion_tokens": 2,
+            "prompt_tokens_details": {"cached_tokens": 50, "cache_write_tokens": 100, "audio_tokens": 0},
+        }
+    }
+    assert usage.from_openai(body) == usage.Usage(44, 2, cache_read_tokens=50, cache_write_tokens=100)
+
+
+def test_cache_writes_beyond_the_prompt_are_not_charged() -> None:
+    body = {"usage": {"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 90}}}
+    counted = usage.from_openai(body)
+    assert counted == usage.Usage(0, 0, cache_read_tokens=60, cache_write_tokens=40)
+    assert counted is not None and counted.total_input_tokens == 100
+
+
+def test_an_openai_stream_usage_chunk_with_cache_writes_is_charged_as_reported() -> None:
+    acc = usage.UsageAccumulator(input_estimate=999)
+    chunks = payloads.openai_stream()
+    chunks[-1]["usage"]["prompt_tokens_details"] = {"cached_tokens": 20, "cache_write_tokens": 70}
+    for chunk in chunks:
+        acc.feed(chunk)
+    assert acc.usage() == usage.Usage(30, 40, cache_read_tokens=20, cache_write_tokens=70)
+
+
+counts = st.integers(0, 10**9)
+
+
+@given(counts, counts, counts, counts)
+def test_usage_goes_through_either_api_and_back_unchanged(
+    uncached: int, output: int, cache_read: int, cache_write: int
+) -> None:
+    counted = usage.Usage(uncached, output, cache_read_tokens=cache_read, cache_write_tokens=cache_write)
+    assert usage.from_openai({"usage": counted.to_openai()}) == counted
+    assert usage.from_anthropic({"usage": counted.to_anthropic()}) == counted
+    assert counted.to_openai()["prompt_tokens"] == counted.total_input_tokens
