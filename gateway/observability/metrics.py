@@ -107,6 +107,11 @@ class Metrics:
         self.stored_responses_written = prom.Counter(
             "tokenhub_stored_responses_written", "Stored Responses API objects written to Postgres.", registry=registry
         )
+        self.stored_responses_write_errors = prom.Counter(
+            "tokenhub_stored_responses_write_errors",
+            "Failed writes of stored responses while Postgres was unreachable (retried).",
+            registry=registry,
+        )
         self.stored_responses_dropped = prom.Counter(
             "tokenhub_stored_responses_dropped",
             "Responses that should have been stored but were not (each logged), by reason.",

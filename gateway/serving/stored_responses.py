@@ -141,6 +141,7 @@ class ResponseStore:
             try:
                 await self._write(batch)
             except store_errors.StoreUnavailable as exc:
+                self._metrics.stored_responses_write_errors.inc()
                 if self._stopping:
                     self._give_up(str(exc))
                     return
