@@ -96,7 +96,7 @@ class ResponsesRelay:
         if self._translator is not None:
             events = self._translator.fail(broken) if broken is not None else self._translator.finish()
             return out + self._translated(events)
-        return out + self._native_failure(broken or CUT_SHORT)
+        return out + self._native_failure(broken or self._upstream_error or CUT_SHORT)
 
     def _event(self, event: sse.SseEvent) -> bytes:
         if self._ended or event.is_done:
@@ -145,18 +145,21 @@ class ResponsesRelay:
             self._reported = responses_objects.from_responses(payload) or self._reported
         if kind in FINAL or kind in ("response.failed", "error"):
             self._note_final(payload)
-            self._ended = True  # after an error event the upstream sends nothing more the client could use
 
     def _native_failure(self, message: str) -> bytes:
         """``error`` and ``response.failed`` for a native stream that stopped before its final event."""
         self._ended = True
+        told = self._upstream_error is not None  # the upstream's own error event went out already
         self._upstream_error = message
         response = dict(self._envelope or {"id": "", "object": "response", "created_at": 0, "output": []})
         response["status"] = "failed"
         response["error"] = {"code": "server_error", "message": message}
         response["output"] = self._items
         response["usage"] = responses_objects.usage_body(self.usage)
-        error = {"type": "error", "sequence_number": self._sequence + 1, "code": "server_error", "message": message}
-        error["param"] = None
-        failed = {"type": "response.failed", "sequence_number": self._sequence + 2, "response": response}
-        return responses_events.encode(error) + responses_events.encode(failed)
+        out = b""
+        if not told:
+            self._sequence += 1
+            error = {"type": "error", "sequence_number": self._sequence, "code": "server_error", "message": message}
+            out = responses_events.encode({**error, "param": None})
+        failed = {"type": "response.failed", "sequence_number": self._sequence + 1, "response": response}
+        return out + responses_events.encode(failed)
