@@ -17,6 +17,7 @@ from tests.plugins.gateway import Gateway
 
 WEB_SEARCH: Any = {"type": "web_search", "external_web_access": True}
 FILE_SEARCH: Any = {"type": "file_search", "vector_store_ids": ["vs_1"]}
+FORCE_WEB_SEARCH: Any = {"type": "web_search"}
 
 
 SONNET = """
@@ -76,7 +77,7 @@ async def test_web_search_forced_by_tool_choice_is_refused_not_dropped(gw: Gatew
     async with client(gw) as sdk:
         with pytest.raises(openai.BadRequestError) as info:
             await sdk.responses.create(
-                model="qwen", input="search", tools=[WEB_SEARCH], tool_choice={"type": "web_search"}, store=False
+                model="qwen", input="search", tools=[WEB_SEARCH], tool_choice=FORCE_WEB_SEARCH, store=False
             )
     assert isinstance(info.value.body, dict) and "web_search" in info.value.body["message"]
 

@@ -11,6 +11,7 @@ import openai
 import orjson
 import pytest
 import pytest_asyncio
+from openai.types.responses import Response
 
 from tests.fakes import faults
 from tests.integration.test_responses_api import EXTRA, client, cost, upstream_of
@@ -50,6 +51,7 @@ async def events_of(gateway: Gateway, body: dict[str, Any]) -> list[dict[str, An
 @pytest.mark.parametrize("stream", [False, True])
 async def test_a_429_before_the_first_byte_fails_over_to_the_fallback(gw: Gateway, stream: bool) -> None:
     gw.openai.script(faults.rate_limited(retry_after=30))
+    response: Response
     async with client(gw) as sdk:
         if stream:
             async with sdk.responses.stream(model="gpt", input="fail over", store=False) as events:
