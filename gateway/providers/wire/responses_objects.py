@@ -107,9 +107,10 @@ def refusal_part(refusal: str) -> dict[str, Any]:
 
 
 def function_call_item(
-    item_id: str, call_id: str, name: str, arguments: str, *, status: str = "completed"
+    item_id: str, call_id: str, name: str, arguments: str, *, status: str = "completed", namespace: str | None = None
 ) -> dict[str, Any]:
-    return {
+    """A function call; ``namespace`` names the namespace tool it belongs to, if any."""
+    item = {
         "type": "function_call",
         "id": item_id,
         "call_id": call_id,
@@ -117,10 +118,18 @@ def function_call_item(
         "arguments": arguments,
         "status": status,
     }
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
 
 
-def custom_call_item(item_id: str, call_id: str, name: str, tool_input: str) -> dict[str, Any]:
-    return {"type": "custom_tool_call", "id": item_id, "call_id": call_id, "name": name, "input": tool_input}
+def custom_call_item(
+    item_id: str, call_id: str, name: str, tool_input: str, *, namespace: str | None = None
+) -> dict[str, Any]:
+    item = {"type": "custom_tool_call", "id": item_id, "call_id": call_id, "name": name, "input": tool_input}
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
 
 
 def reasoning_item(
