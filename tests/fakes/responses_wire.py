@@ -62,7 +62,7 @@ def as_chat(body: Mapping[str, Any], history: list[dict[str, Any]]) -> dict[str,
 def _usage(prompt: int, completion: int) -> dict[str, Any]:
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": completion,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": prompt + completion,
