@@ -197,7 +197,10 @@ def test_rotating_a_key_keeps_the_old_one_valid_for_the_grace_period(stack: Stac
 def test_deleting_a_provider_stops_its_models_and_removes_its_rows(stack: Stack) -> None:
     key = issued_key(stack)
     stack.kubectl("delete", "provider", "mock", "--timeout=60s")
-    assert stack.query("SELECT 1 FROM config_objects WHERE kind = 'Provider' AND name = 'mock'") == []
+    found = stack.query(
+        "SELECT 1 FROM config_objects WHERE kind = 'Provider' AND namespace = 'default' AND name = 'mock'"
+    )
+    assert found == []
     wait_until(lambda: chat(stack, key).status_code == 404, 30, "the model to stop routing", stack.gateway.log)
 
 

@@ -15,7 +15,8 @@ S = health.HealthSettings()
 H = 30.0
 NOW = 10_000.0
 times = st.floats(0.0, 1e6)
-offsets = st.floats(-1e9, 2e9)
+# time.time() - time.monotonic(): Unix seconds of some boot time, so a wall-clock deadline is never 0 (0 = none)
+offsets = st.floats(1e9, 4e9)
 rates = st.floats(0.0, 1.0)
 latencies = st.floats(1.0, 1e5)
 
