@@ -33,6 +33,11 @@ from gateway.store import responses_repo
 
 DROPPED_HEADER = "x-tokenhub-dropped-tools"
 STORED_STATUSES = frozenset({"completed", "incomplete"})
+# Fields whose objects would live at the upstream's account, shared by every key behind it: not served.
+UNSERVED = {
+    "background": "background responses are not served: they finish after the request, unmetered",
+    "conversation": "conversation objects are not served; continue a stored response with previous_response_id",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,6 +119,9 @@ class ResponsesFlow(chat.ChatFlow):
         """Resolve ``previous_response_id``; from here on ``call.body`` is the view routing and admission read."""
         assert call.body is not None
         request = call.body
+        for field, reason in UNSERVED.items():
+            if request.get(field):
+                raise errors.InvalidRequest(f"{field}: {reason}", param=field)
         previous: responses_repo.StoredResponse | None = None
         expanded = request
         previous_id = request.get("previous_response_id")
@@ -160,8 +168,16 @@ class ResponsesFlow(chat.ChatFlow):
                 metrics.child(metrics.responses_tools_dropped, tool).inc()
         return headers
 
-    def _keep(self, call: calls.Call, turn: _Turn, candidate: planning.Candidate, response: dict[str, Any]) -> None:
-        """Hand a finished Response to the store when the client did not opt out (``store: false``)."""
+    def _keep(
+        self,
+        call: calls.Call,
+        turn: _Turn,
+        candidate: planning.Candidate,
+        response: dict[str, Any],
+        body: bytes | None = None,
+    ) -> None:
+        """Hand a finished Response (``body``: as the client got it) to the store unless the client said
+        ``store: false``."""
         if turn.request.get("store") is False or response.get("status") not in STORED_STATUSES:
             return
         response_id = response.get("id")
@@ -176,7 +192,7 @@ class ResponsesFlow(chat.ChatFlow):
                 provider=provider_name(candidate),
                 native=route is dialects.Route.NATIVE,
                 conversation=orjson.dumps(openai_responses.input_items(turn.expanded)),
-                response=orjson.dumps(response),
+                response=body if body is not None else orjson.dumps(response),
                 expires_at=self.store.expiry(),
             )
         )
@@ -203,7 +219,7 @@ class ResponsesFlow(chat.ChatFlow):
             headers = self._headers(call, shaped)
             cost = calls.finish(self._services, call, status=200, counted=inbound.usage)
             self._learn(call, model, success=True, latency_s=response.elapsed_s, cost=float(cost))
-            self._keep(call, turn, candidate, inbound.response)
+            self._keep(call, turn, candidate, inbound.response, inbound.body)
             return chat.Completion(inbound.body, headers, cost)
 
         return await self._run(call, attempt)

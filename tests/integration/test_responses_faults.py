@@ -149,3 +149,15 @@ async def test_an_idempotency_key_replays_the_first_answer(gw: Gateway) -> None:
     assert len(gw.vllm[0].requests) == 1
     rows = await gw.log_rows(1, "status, cost_usd")
     assert sum(row[1] for row in rows) == Decimal(rows[0][1])
+
+
+@pytest.mark.parametrize(("field", "value"), [("background", True), ("conversation", "conv_123")])
+async def test_objects_that_would_live_at_the_upstreams_account_are_refused(
+    gw: Gateway, field: str, value: Any
+) -> None:
+    """Background responses would finish unmetered, and conversations are shared by every key of the account."""
+    async with client(gw) as sdk:
+        with pytest.raises(openai.BadRequestError) as info:
+            await sdk.responses.create(model="gpt", input="x", extra_body={field: value})
+    assert isinstance(info.value.body, dict) and info.value.body["param"] == field
+    assert gw.openai.requests == []
