@@ -188,7 +188,7 @@ class ResponsesNamespaceTool(base.Open):
 class ResponsesBuiltinTool(base.Open):
     """A tool OpenAI runs (``web_search``, ``file_search``...): only a native Responses upstream takes it."""
 
-    type: str = _other(tuple(openai_responses.CLIENT_TOOL_TYPES))
+    type: str = _other(tuple(sorted(openai_responses.CLIENT_TOOL_TYPES)))
 
 
 Tool = ResponsesFunctionTool | ResponsesCustomTool | ResponsesNamespaceTool | ResponsesBuiltinTool
