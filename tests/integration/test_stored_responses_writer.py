@@ -150,3 +150,28 @@ async def test_retention_sets_the_expiry_from_the_injected_clock(database_url: s
     h = Harness(database_url)
     assert h.store.expiry() == NOW + dt.timedelta(days=30)
     await h.db.close()
+
+
+async def test_a_replica_that_misses_a_row_still_being_written_reads_once_more(database_url: str) -> None:
+    """Replica A answered and still writes; replica B misses the row, pauses once, and finds it."""
+    a = Harness(database_url)
+    a.store.save(row("resp_fresh"))  # A's writer is not running yet: the row is only in A's memory
+    pauses: list[float] = []
+
+    async def a_finishes_writing(seconds: float) -> None:
+        pauses.append(seconds)
+        if not a.loops.loops:
+            a.store.start(a.loops)
+        await a.written()
+
+    b = stored_responses.ResponseStore(
+        a.db, a.metrics, stored_responses.StoreSettings(miss_retry_s=0.2), clock=lambda: NOW, sleep=a_finishes_writing
+    )
+    try:
+        found = await b.find("resp_fresh", "default", "tester")
+        assert found is not None and pauses == [0.2]
+        assert await b.find("resp_never", "default", "tester") is None and pauses == [0.2, 0.2]
+    finally:
+        await a.store.stop()
+        await a.loops.stop()
+        await a.db.close()
