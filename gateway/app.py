@@ -52,6 +52,7 @@ def create_runtime(
             droppable_tools=settings.responses_drop_tools,
             store=stored_responses.StoreSettings(retention=dt.timedelta(seconds=settings.responses_retention_s)),
         ),
+        upstream_max_body_bytes=settings.upstream_max_body_bytes,
     )
 
 

@@ -38,6 +38,15 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isdigit() or int(raw) < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number >= {minimum}, got {raw!r}")
+    return int(raw)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":
@@ -99,6 +108,8 @@ class Settings:
     max_concurrent_requests: int = 1000
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    # A non-streamed upstream success body longer than this is refused (502 malformed_response), never buffered.
+    upstream_max_body_bytes: int = 32 << 20
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -119,7 +130,7 @@ class Settings:
         level = env.get(PREFIX + "LOG_LEVEL", "info").lower()
         if level not in ("debug", "info", "warning", "error"):
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be debug, info, warning or error, got {level!r}")
-        port = _number(env, "PORT", 8080, minimum=0)
+        port = _whole(env, "PORT", 8080, minimum=0)
         poll_s = _number(env, "CONFIG_POLL_SECONDS", 5.0, minimum=0.05)
         stale_s = _number(env, "CONFIG_STALE_SECONDS", 30.0, minimum=0.05)
         if stale_s <= poll_s:
@@ -130,11 +141,8 @@ class Settings:
         retention_days = _number(env, "RESPONSES_RETENTION_DAYS", 30.0)
         if retention_days <= 0:
             raise SettingsError(f"{PREFIX}RESPONSES_RETENTION_DAYS must be above 0, got {retention_days:g}")
-        if port != int(port) or port > 65535:
-            raise SettingsError(f"{PREFIX}PORT must be an integer port, got {port!r}")
-        concurrent = _number(env, "MAX_CONCURRENT_REQUESTS", 1000, minimum=1)
-        if concurrent != int(concurrent):
-            raise SettingsError(f"{PREFIX}MAX_CONCURRENT_REQUESTS must be an integer, got {concurrent!r}")
+        if port > 65535:
+            raise SettingsError(f"{PREFIX}PORT must be a port number (0-65535), got {port!r}")
         return cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
             data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
@@ -143,7 +151,7 @@ class Settings:
             vault_password=password,
             admin_token=env.get(PREFIX + "ADMIN_TOKEN") or None,
             host=env.get(PREFIX + "HOST", "127.0.0.1"),
-            port=int(port),
+            port=port,
             log_level=level,
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
@@ -153,8 +161,9 @@ class Settings:
             budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
             responses_drop_tools=_tool_types(env, "RESPONSES_DROP_TOOLS", RESPONSES_DROP_TOOLS_DEFAULT),
             responses_retention_s=retention_days * 86400.0,
-            max_concurrent_requests=int(concurrent),
+            max_concurrent_requests=_whole(env, "MAX_CONCURRENT_REQUESTS", 1000, minimum=1),
             header_timeout_s=_number(env, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
+            upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 ProviderType = Literal["openai", "openai-compatible", "anthropic", "vllm"]
+MAX_BODY_BYTES = 32 << 20  # default cap of a (non-streamed) success body; TOKENHUB_UPSTREAM_MAX_BODY_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class ProviderConfig:
     api_key: str | None
     timeout_s: float  # total per attempt (per read once a stream flows); connect is min(timeout_s, 10)
     headers: tuple[tuple[str, str], ...] = ()
+    max_body_bytes: int = MAX_BODY_BYTES  # a longer success body is refused (`errors.MalformedResponse`)
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'***'"

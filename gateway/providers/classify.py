@@ -2,7 +2,9 @@
 
 Status wins over body text (429 is rate limiting whatever the body says), except that a 4xx body naming the
 context window turns into `ContextOverflow`: providers report it as a plain 400 (OpenAI code
-`context_length_exceeded`, Anthropic "prompt is too long", vLLM "maximum context length").
+`context_length_exceeded`, Anthropic "prompt is too long", vLLM "maximum context length"). A 2xx reaches here
+only when its body was unusable: `MalformedResponse`. The upstream's words in the message are made safe to echo
+(`wire.safe_text`): no control characters, valid UTF-8, at most a few hundred characters.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 import orjson
 
 from gateway.providers import errors, retry_hints
+from gateway.providers.wire import safe_text
 
 _OVERFLOW_NEEDLES = (
     "context_length_exceeded",
@@ -41,7 +44,7 @@ def error_fields(body: bytes) -> tuple[str, str]:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body[:_DETAIL_LIMIT].decode("utf-8", "replace").strip(), ""
+        return safe_text.from_bytes(body, _DETAIL_LIMIT).strip(), ""
     if not isinstance(doc, dict):
         return "", ""
     err = doc.get("error", doc)
@@ -61,7 +64,7 @@ def says_context_overflow(message: str, kinds: str) -> bool:
 
 def _kind(provider_type: str, status: int, message: str, kinds: str) -> type[errors.UpstreamError]:
     if 200 <= status < 300:
-        return errors.Transient  # only a malformed success body is classified as a failure
+        return errors.MalformedResponse
     if status == 429 or (status == _ANTHROPIC_OVERLOADED and provider_type == "anthropic"):
         return errors.RateLimited
     if status == 408 or 500 <= status < 600:
@@ -88,9 +91,9 @@ def classify(
     message, kinds = error_fields(body)
     kind = _kind(provider_type, status, message, kinds)
     if 200 <= status < 300:
-        detail = "malformed success body"
+        detail = "the success body is not JSON"
     else:
-        detail = " ".join(message.split())[:_DETAIL_LIMIT] or "no error message"
+        detail = safe_text.text(" ".join(message.split()), _DETAIL_LIMIT) or "no error message"
     wait = retry_hints.retry_after(headers, now=now, use_reset_hints=kind is errors.RateLimited)
     return kind(
         provider,

@@ -2,8 +2,10 @@
 
 UpstreamError                 provider, status, message, retry_after, body; ClassVar error_class
 ├── RateLimited               "rate_limited"      429, Anthropic 529 overloaded: retry elsewhere, cool down
-├── Transient                 "transient"         5xx, 408, timeouts, resets, malformed 2xx bodies
-│   └── ConnectFailed         "transient"         the request never left (refused, DNS, connect timeout)
+├── Transient                 "transient"         5xx, 408, timeouts, resets
+│   ├── ConnectFailed         "transient"         the request never left (refused, DNS, connect timeout)
+│   └── MalformedResponse     "malformed_response" a 2xx the gateway cannot use: not JSON, cut mid-JSON, past the
+│                                                 body cap, usage counts that are no counts
 ├── ContextOverflow           "context_overflow"  413, or 4xx saying the prompt is too long: escalate
 ├── AuthFailed                "auth"              401/403: this provider's credential is wrong
 ├── BadRequest                "bad_request"       other 4xx: the client's fault, final
@@ -57,6 +59,12 @@ class Transient(UpstreamError):
 
 class ConnectFailed(Transient):
     """No byte of the request reached the upstream, so resending it anywhere is safe."""
+
+
+class MalformedResponse(Transient):
+    """A success status with a body the gateway cannot use; another provider may answer well, this one won't soon."""
+
+    error_class: ClassVar[str] = "malformed_response"
 
 
 class ContextOverflow(UpstreamError):

@@ -1,7 +1,9 @@
 """The I/O shell shared by every adapter: one lazily created session, POST, stream, probe, error translation.
 
 Adapters only choose URLs and headers. Everything that can fail is turned into an `errors` class here, with
-the provider's key scrubbed from messages and bodies (some servers echo a rejected key back).
+the provider's key scrubbed from messages and bodies (some servers echo a rejected key back). Every read is
+bounded: a success body by the provider's `max_body_bytes` (checked against its declared length before reading),
+an error body by `ERROR_BODY_LIMIT`, and both by the attempt's timeout.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class Transport:
         err = classify.classify(self.config.name, self.config.type, status, headers, body, now=datetime.now(UTC))
         return self.redact(err)
 
+    def _malformed(self, status: int, why: str) -> errors.MalformedResponse:
+        return errors.MalformedResponse(
+            self.config.name, f"{self.config.name}: upstream returned HTTP {status}: {why}", status=status
+        )
+
     def _translated(self, exc: BaseException, timeout_s: float) -> errors.UpstreamError:
         return self.redact(session.translate(self.config.name, exc, timeout_s=timeout_s))
 
@@ -62,18 +69,21 @@ class Transport:
             async with asyncio.timeout(self.config.timeout_s):
                 resp = await self._client().request("POST", url, headers, req.body)
                 try:
-                    body = await resp.read()
+                    ok = 200 <= resp.status < 300
+                    body = await (resp.read_all(self.config.max_body_bytes) if ok else resp.read(ERROR_BODY_LIMIT))
                 finally:
                     resp.release()
+        except http_errors.BodyTooLarge as exc:
+            raise self._malformed(resp.status, f"the success body is larger than {exc.cap} bytes") from exc
         except _FAILURES as exc:
             raise self._translated(exc, self.config.timeout_s) from exc
         elapsed = time.perf_counter() - started
-        if not 200 <= resp.status < 300:
+        if not ok:
             raise self._failed(resp.status, resp.headers, body)
         try:
             orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise self._failed(resp.status, resp.headers, body) from exc
+            raise self._malformed(resp.status, f"the success body is not JSON ({exc})") from exc
         return base.UpstreamResponse(status=resp.status, headers=resp.headers, body=body, elapsed_s=elapsed)
 
     async def open_stream(self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]) -> stream.Http1Stream:

@@ -1,7 +1,8 @@
 """Budgets and rate limits at the door: reserve an upper bound before the upstream call, settle after it.
 
 The bound must really be an upper bound for the budget to be exact: input tokens are bounded by the bytes of the
-request (no tokenizer makes a token out of less than one byte) plus a per-message allowance, output tokens by
+request (``gateway.tokens.bound``: no tokenizer makes a token out of less than one byte, so this also bounds the
+estimate a cut stream is charged) plus a per-message allowance, output tokens by
 ``max_tokens`` or else the model's output limit or context window; the cost bound is the most expensive candidate
 at those counts. The unused part of a reservation goes back to this replica's lease the moment the request ends.
 A key's ``rateLimit.concurrent`` is counted in memory, per replica: taking a slot costs no round trip, so with N
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from gateway import tokens
 from gateway.accounting import leases, pricing, values
 from gateway.config import snapshot
 from gateway.serving import auth, errors
@@ -26,8 +28,8 @@ PER_REQUEST_TOKENS = 64
 
 def input_bound(body: dict[str, Any]) -> int:
     messages = body.get("messages") or []
-    size = len(orjson.dumps(messages)) + len(orjson.dumps(body.get("tools") or []))
-    size += len(orjson.dumps(body.get("system") or "")) + len(orjson.dumps(body.get("input") or ""))
+    size = tokens.bound(orjson.dumps(messages)) + tokens.bound(orjson.dumps(body.get("tools") or []))
+    size += tokens.bound(orjson.dumps(body.get("system") or "")) + tokens.bound(orjson.dumps(body.get("input") or ""))
     return size + PER_MESSAGE_TOKENS * len(messages) + PER_REQUEST_TOKENS
 
 

@@ -17,14 +17,12 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
-
-import orjson
+from typing import TypeVar
 
 from gateway.config import snapshot, specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
-from gateway.providers.wire import error_bodies, usage
+from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
 from gateway.routing import failover
 from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
@@ -46,8 +44,9 @@ class StreamStart:
     waits: bool  # whether relaying will wait on the upstream (false when its whole body has already arrived)
 
 
-def _input_estimate(body: dict[str, Any]) -> int:
-    return usage.estimate_tokens(len(orjson.dumps(body.get("messages", []))) + len(str(body.get("system", ""))))
+def input_estimate(call: calls.Call) -> int:
+    """The prompt's tokens as routing counted them (``gateway.tokens``): charged when the upstream never says."""
+    return call.route.limits.input_tokens if call.route is not None else 0
 
 
 class _Failures:
@@ -183,10 +182,12 @@ class ChatFlow:
         """A 5xx or 408 gets one more try on the same model after a jittered backoff, then the next candidate.
 
         Timeouts and refused connections go straight to the next candidate: retrying them here would only add
-        their full delay again.
+        their full delay again. A malformed success body moves on too: the same upstream would likely send it again.
         """
-        retryable = isinstance(exc, upstream_errors.Transient) and not isinstance(exc, upstream_errors.ConnectFailed)
-        if not retryable or exc.status is None or exc.status == 200 or candidate.model.ref in retried:
+        retryable = isinstance(exc, upstream_errors.Transient) and not isinstance(
+            exc, upstream_errors.ConnectFailed | upstream_errors.MalformedResponse
+        )
+        if not retryable or exc.status is None or candidate.model.ref in retried:
             return
         retried.add(candidate.model.ref)
         await asyncio.sleep(failover.backoff(1, RETRY, self._rng))
@@ -225,8 +226,7 @@ class ChatFlow:
                 call.attempt(candidate.model, "untranslatable")
                 failures.last = exc
             except upstream_errors.UpstreamError as exc:
-                if not isinstance(exc, upstream_errors.Transient) or exc.status != 200:
-                    call.upstream_wait_s += time.perf_counter() - sent  # a malformed 200 counted its wait already
+                call.upstream_wait_s += time.perf_counter() - sent
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
                 await self._maybe_retry(exc, candidate, pending, retried)
         raise failures.final(call.body["model"])
@@ -243,14 +243,15 @@ class ChatFlow:
             assert call.body is not None
             model = candidate.model
             response = await adapter.send(self._outbound(call, candidate, stream=False))
-            call.upstream_wait_s += response.elapsed_s
             inbound = dialects.inbound(
                 call.api,
                 call.body,
                 upstreams.dialect(model.provider.spec.type),
                 response.body,
                 provider=model.provider.ref.name,
+                input_estimate=input_estimate(call),
             )
+            call.upstream_wait_s += response.elapsed_s  # after the body proved usable: a failure counts it in _run
             self._succeeded(call, model, response.status, response.elapsed_s)
             headers = call.headers()
             cost = calls.finish(self._services, call, status=200, counted=inbound.usage)
@@ -267,9 +268,7 @@ class ChatFlow:
             call.upstream_wait_s += upstream.first_byte_s
             self._succeeded(call, model, upstream.status, upstream.first_byte_s)
             self._learn(call, model, success=True, latency_s=upstream.first_byte_s)
-            state = relay.Relay(
-                call.api, upstreams.dialect(model.provider.spec.type), call.body, _input_estimate(call.body)
-            )
+            state = relay.Relay(call.api, upstreams.dialect(model.provider.spec.type), call.body, input_estimate(call))
             headers = call.headers()
             return StreamStart(headers, self._pump(call, upstream, state, call.overhead_ms()), not upstream.complete)
 
@@ -305,7 +304,7 @@ class ChatFlow:
                 processing_s += time.perf_counter() - began
                 if out and ttft is None:
                     ttft = call.elapsed_s()
-                if upstream.exhausted:
+                if upstream.exhausted or state.failed:  # failed: the upstream's bytes are unusable, read no more
                     last = out
                     break
                 if out:

@@ -1,6 +1,6 @@
 """``POST /v1/messages/count_tokens``: the input tokens of an Anthropic Messages request, without an upstream.
 
-An estimate from the same estimator routing uses (``routing.tokens``), so a client that sizes its context with it
+An estimate from the same estimator routing uses (``gateway.tokens``), so a client that sizes its context with it
 sees the figure the gateway routes and reserves budget by; Anthropic's own count differs by tokenizer. Every
 message (``system`` ones included) is one text; tool calls count their name and input JSON, tool results their
 content; images count a fixed amount each, and so do documents other than plain text; thinking counts its text
@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from gateway.routing import tokens
+from gateway import tokens
 
 
 def count(request: Mapping[str, Any]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from gateway import tokens
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import (
     anthropic_messages,
@@ -22,6 +23,7 @@ from gateway.providers.wire import (
     openai_to_anthropic,
     usage,
 )
+from gateway.providers.wire import errors as wire_errors
 
 
 class ClientApi(enum.StrEnum):
@@ -51,25 +53,43 @@ def outbound(api: ClientApi, body: dict[str, Any], provider_dialect: str, upstre
     return Outbound("/chat/completions", openai_chat.prepare_upstream(canonical, upstream_model))
 
 
-def _estimate(body: dict[str, Any], produced: bytes) -> usage.Usage:
-    """Counts for an upstream that reported none: a character-based estimate, flagged as such."""
-    return usage.Usage(
-        input_tokens=usage.estimate_tokens(len(orjson.dumps(body.get("messages", [])))),
-        output_tokens=usage.estimate_tokens(len(produced)),
-        estimated=True,
-    )
+def _estimate(input_estimate: int, produced: bytes) -> usage.Usage:
+    """Counts for an upstream that reported none: the gateway's estimate (the whole body as text), flagged."""
+    output = tokens.estimate_text(produced.decode("utf-8", "replace"))
+    return usage.Usage(input_tokens=input_estimate, output_tokens=output, estimated=True)
 
 
-def inbound(api: ClientApi, request: dict[str, Any], provider_dialect: str, raw: bytes, *, provider: str) -> Inbound:
-    """The client's response body and the usage to charge; a non-JSON success body is a transient failure."""
+def inbound(
+    api: ClientApi,
+    request: dict[str, Any],
+    provider_dialect: str,
+    raw: bytes,
+    *,
+    provider: str,
+    input_estimate: int,
+) -> Inbound:
+    """The client's response body and the usage to charge; raises ``MalformedResponse`` for an unusable body.
+
+    ``input_estimate`` (the routing's count of the prompt) stands in when the upstream reports no usage.
+    """
     try:
         parsed = orjson.loads(raw)
         if not isinstance(parsed, dict):
             raise TypeError("not an object")
     except (orjson.JSONDecodeError, TypeError) as exc:
-        raise upstream_errors.Transient(
-            provider, "upstream answered 200 with a body that is not a JSON object", status=200
+        raise upstream_errors.MalformedResponse(
+            provider, f"{provider}: the success body is not a JSON object", status=200
         ) from exc
+    try:
+        translated, counted = _translated(api, request, provider_dialect, raw, parsed)
+    except wire_errors.MalformedUpstream as exc:
+        raise upstream_errors.MalformedResponse(provider, f"{provider}: {exc.message}", status=200) from exc
+    return Inbound(translated, counted or _estimate(input_estimate, translated))
+
+
+def _translated(
+    api: ClientApi, request: dict[str, Any], provider_dialect: str, raw: bytes, parsed: dict[str, Any]
+) -> tuple[bytes, usage.Usage | None]:
     if provider_dialect == "anthropic":
         counted = usage.from_anthropic(parsed)
         if api is ClientApi.ANTHROPIC:
@@ -83,4 +103,4 @@ def inbound(api: ClientApi, request: dict[str, Any], provider_dialect: str, raw:
             if api is ClientApi.OPENAI
             else orjson.dumps(openai_to_anthropic.response(parsed, model=request["model"]))
         )
-    return Inbound(body, counted or _estimate(request, body))
+    return body, counted

@@ -15,6 +15,7 @@ import orjson
 from gateway.config import specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
+from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage
 from gateway.serving import admission, calls, chat, errors, upstreams
 
@@ -43,6 +44,20 @@ def _all_failed(
         f"every provider for {requested!r} failed; last: {last.provider}: {last.message}",
         error_class=last.error_class,
     )
+
+
+def _counted(input_estimate: int, raw: bytes, provider: str) -> usage.Usage:
+    """The input tokens to charge: the upstream's ``prompt_tokens``, else routing's count; raises if unusable."""
+    parsed = orjson.loads(raw)  # the adapter checked that it parses
+    counts = parsed.get("usage") if isinstance(parsed, dict) else None
+    if not isinstance(counts, dict) or counts.get("prompt_tokens") is None:
+        return usage.Usage(input_estimate, 0, estimated=True)
+    try:
+        reported = usage.from_openai(parsed)
+    except wire_errors.MalformedUpstream as exc:
+        raise upstream_errors.MalformedResponse(provider, f"{provider}: {exc.message}", status=200) from exc
+    assert reported is not None  # it has a usage object
+    return usage.Usage(reported.total_input_tokens, 0)
 
 
 EMBEDDINGS = frozenset({specs.Capability.EMBEDDINGS.value})
@@ -81,11 +96,7 @@ class EmbeddingsFlow:
             sent = time.perf_counter()
             try:
                 response = await adapter.send(base.UpstreamRequest("/embeddings", body, call.request_id))
-                parsed = orjson.loads(response.body)
-            except orjson.JSONDecodeError:
-                last = upstream_errors.Transient(model.provider.ref.name, "malformed embeddings response")
-                call.attempt(model, last.error_class, status=200)
-                continue
+                counted = _counted(chat.input_estimate(call), response.body, model.provider.ref.name)
             except upstream_errors.UpstreamError as exc:
                 call.upstream_wait_s += time.perf_counter() - sent
                 call.attempt(model, exc.error_class, status=exc.status, ms=(time.perf_counter() - sent) * 1000)
@@ -98,12 +109,6 @@ class EmbeddingsFlow:
             call.attempt(model, "ok", status=response.status, ms=response.elapsed_s * 1000)
             routing.succeeded(model.provider.ref, response.elapsed_s)
             call.model = model
-            prompt = (parsed.get("usage") or {}).get("prompt_tokens") if isinstance(parsed, dict) else None
-            counted = (
-                usage.Usage(int(prompt), 0)
-                if isinstance(prompt, int)
-                else usage.Usage(usage.estimate_tokens(len(orjson.dumps(call.body.get("input")))), 0, estimated=True)
-            )
             headers = call.headers()
             calls.finish(self._services, call, status=200, counted=counted)
             return chat.Completion(response.body, headers)

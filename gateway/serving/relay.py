@@ -8,6 +8,11 @@ upstream sends because the gateway forced ``include_usage`` is withheld from cli
 stream framed with ``\r`` (or opened with a byte-order mark) falls back to the full SSE decoder. Across APIs the
 ``wire`` stream translators convert each event. ``finish`` always closes the client's stream with a well-formed
 ending, adding an error event when the upstream broke off.
+
+A hostile upstream is cut, not followed: more than ``MAX_UNUSABLE_BYTES`` without a usable event (an event that
+never ends, lines without blank lines, garbage), an SSE event past the decoder's cap, or usage counts that are no
+counts make the relay ``failed``; the caller stops reading and ``finish`` ends the stream with an error event.
+Upstream error events reach the client rebuilt from their safe fields (``error_bodies.read``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from gateway.providers.wire import (
     sse,
     usage,
 )
+from gateway.providers.wire.errors import MalformedUpstream
 from gateway.serving.dialects import ClientApi
 
 DONE = b"data: [DONE]\n\n"
@@ -31,6 +37,7 @@ DONE = b"data: [DONE]\n\n"
 _READ_OPENAI = (b'"usage"', b'"error"', b"data: [DONE]")
 _READ_ANTHROPIC = (b'"message_', b'"error"', b"data: [DONE]")
 UNREAD_LIMIT = 1 << 20  # bytes of unparsed events held for a possible estimate before they are counted
+MAX_UNUSABLE_BYTES = sse.MAX_EVENT_BYTES  # bytes an upstream may send between two usable events
 
 
 def _encode(event: sse.SseEvent) -> bytes:
@@ -69,9 +76,12 @@ class Relay:
         self._upstream_error: str | None = None
         self._raw = self._same  # bytes pass through until the stream needs the full decoder
         self._read_keys = _READ_ANTHROPIC if api is ClientApi.ANTHROPIC else _READ_OPENAI
-        self._held = b""  # raw mode: the bytes after the last complete event
+        self._held: list[bytes] = []  # raw mode: the bytes after the last complete event
+        self._held_size = 0
         self._unread: list[bytes] = []  # raw mode: runs of plain events forwarded unparsed
         self._unread_size = 0
+        self._unusable = 0  # bytes fed since the last usable event (about: counted per chunk)
+        self._failure: str | None = None  # why the relay stopped taking the upstream's bytes
 
     @property
     def usage(self) -> usage.Usage:
@@ -96,21 +106,53 @@ class Relay:
     def upstream_error(self) -> str | None:
         return self._upstream_error
 
+    @property
+    def failed(self) -> bool:
+        """Whether the upstream's stream proved unusable: read no more of it, and ``finish``."""
+        return self._failure is not None
+
     def feed(self, chunk: bytes) -> bytes:
-        if self._raw:
-            return self._feed_raw(self._held + chunk if self._held else chunk)
-        return self._decoded(self._decoder.feed(chunk))
+        if self._failure is not None:
+            return b""
+        self._unusable += len(chunk)
+        try:
+            out = self._feed_raw(chunk) if self._raw else self._decoded(self._decoder.feed(chunk))
+        except MalformedUpstream as exc:
+            self._fail(exc.message)
+            return b""
+        self._unusable = max(self._unusable, self._held_size)
+        if self._unusable > MAX_UNUSABLE_BYTES and self._failure is None:
+            self._fail(f"the upstream sent more than {MAX_UNUSABLE_BYTES} bytes without a usable event")
+        return out
+
+    def _fail(self, why: str) -> None:
+        self._failure = why
+        self._held, self._held_size = [], 0
 
     def _decoded(self, events: list[sse.SseEvent]) -> bytes:
-        return b"".join([self._event(event) for event in events])
+        out: list[bytes] = []
+        for event in events:
+            if self._failure is not None:
+                break
+            out.append(self._event(event))
+        return b"".join(out)
 
-    def _feed_raw(self, data: bytes) -> bytes:
-        if b"\r" in data or data.startswith(sse.BOM):
-            self._raw, self._held = False, b""
-            return self._decoded(self._decoder.feed(data))
-        complete, self._held = sse.split_complete(data)
-        if not complete:
+    def _completes_event(self, chunk: bytes) -> bool:
+        return b"\n\n" in chunk or (chunk[:1] == b"\n" and bool(self._held) and self._held[-1].endswith(b"\n"))
+
+    def _feed_raw(self, chunk: bytes) -> bytes:
+        if b"\r" not in chunk and not self._completes_event(chunk):
+            self._held.append(chunk)  # no event ends here: held as it came, never copied or scanned again
+            self._held_size += len(chunk)
             return b""
+        data = b"".join([*self._held, chunk]) if self._held else chunk
+        self._held, self._held_size = [], 0
+        if b"\r" in chunk or data.startswith(sse.BOM):
+            self._raw = False
+            return self._decoded(self._decoder.feed(data))
+        complete, rest = sse.split_complete(data)
+        if rest:
+            self._held, self._held_size = [rest], len(rest)
         # Typically only the last events (finish, usage, end) need reading: everything before the first of them
         # goes out as it came when its shape is plain; the rest is read event by event.
         split = sse.first_block_with(complete, self._read_keys)
@@ -125,6 +167,7 @@ class Relay:
         """Keep a region of plain content events unparsed, for a possible estimate; false if it is not plain."""
         if not sse.plain_region(region, named=self._api is ClientApi.ANTHROPIC):
             return False
+        self._unusable = 0
         self._unread.append(region)
         self._unread_size += len(region)
         if self._unread_size > UNREAD_LIMIT:
@@ -149,6 +192,7 @@ class Relay:
     def _event(self, event: sse.SseEvent) -> bytes:
         if event.is_done:
             self._ended = True
+            self._unusable = 0
             return b""  # re-sent by finish() so that it is always last
         try:
             payload = event.json()
@@ -156,6 +200,14 @@ class Relay:
             return b""  # not JSON: nothing a client could use (keep-alive noise)
         if not isinstance(payload, dict):
             return b""
+        self._unusable = 0
+        try:
+            return self._payload(event, payload)
+        except MalformedUpstream as exc:
+            self._fail(exc.message)
+            return b""
+
+    def _payload(self, event: sse.SseEvent, payload: dict[str, Any]) -> bytes:
         if self._to_openai is not None:
             self._note_anthropic(payload)
             return b"".join(sse.encode_openai(c) for c in self._to_openai.feed(payload))
@@ -164,33 +216,51 @@ class Relay:
             return b"".join(sse.encode_anthropic(e) for e in self._to_anthropic.feed(payload))
         if self._api is ClientApi.ANTHROPIC:
             self._usage.feed_anthropic(payload)
-            self._note_anthropic(payload)
+            if self._note_anthropic(payload):
+                read = error_bodies.read(payload)
+                return sse.encode_anthropic(error_bodies.anthropic_body(500, read.message, error_type=read.type))
             return _encode(event)
         self._usage.feed_openai(payload)
-        self._note_openai(payload)
+        if self._note_openai(payload):
+            read = error_bodies.read(payload)
+            return sse.encode_openai(
+                error_bodies.openai_body(500, read.message, param=read.param, code=read.code, error_type=read.type)
+            )
         if not self._client_wants_usage and not payload.get("choices") and "usage" in payload:
             return b""
         return _encode(event)
 
-    def _note_anthropic(self, payload: dict[str, Any]) -> None:
+    def _note_anthropic(self, payload: dict[str, Any]) -> bool:
+        """Note the end or an error event; true for an error event."""
         kind = payload.get("type")
         if kind == "message_stop":
             self._ended = True
         elif kind == "error":
-            error = payload.get("error") or {}
-            self._upstream_error = str(error.get("message") or error.get("type") or "upstream error")
+            self._upstream_error = error_bodies.read(payload).message
+            return True
+        return False
 
-    def _note_openai(self, payload: dict[str, Any]) -> None:
+    def _note_openai(self, payload: dict[str, Any]) -> bool:
+        """Note an in-stream error object; true if there was one."""
         error = payload.get("error")
-        if isinstance(error, dict):
-            self._upstream_error = str(error.get("message") or "upstream error")
+        if error is not None and isinstance(error, dict | str) and not payload.get("choices"):
+            self._upstream_error = error_bodies.read(payload).message
+            return True
+        return False
 
     def finish(self, broken: str | None = None) -> bytes:
         """The bytes that end the client's stream; ``broken`` says why the upstream stopped early, if it did."""
         # Bytes held in raw mode never met their blank line; the decoder's flush still delivers a last event.
-        events = self._decoder.feed(self._held) if self._held else []
-        self._held = b""
-        out = bytearray(self._decoded(events + self._decoder.flush()))
+        out = bytearray()
+        if self._failure is None:
+            try:
+                events = self._decoder.feed(b"".join(self._held)) if self._held else []
+                out += self._decoded(events + self._decoder.flush())
+            except MalformedUpstream as exc:
+                self._fail(exc.message)
+        self._held, self._held_size = [], 0
+        if broken is None:
+            broken = self._failure
         if self._to_openai is not None:
             out += b"".join(sse.encode_openai(c) for c in self._to_openai.finish())
         elif self._to_anthropic is not None:

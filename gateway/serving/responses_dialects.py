@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway import tokens
 from gateway.config import specs
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import (
@@ -26,6 +27,7 @@ from gateway.providers.wire import (
     responses_to_chat,
     usage,
 )
+from gateway.providers.wire import errors as wire_errors
 
 
 class Route(enum.Enum):
@@ -101,7 +103,7 @@ def inbound(
     provider: str,
     input_estimate: int,
 ) -> Inbound:
-    """The client's Response and the usage to charge; a success body that is not a JSON object is transient.
+    """The client's Response and the usage to charge; raises ``MalformedResponse`` for an unusable body.
 
     ``echo`` is the request the Response echoes (its settings, tools and ``previous_response_id``).
     """
@@ -110,12 +112,21 @@ def inbound(
         if not isinstance(parsed, dict):
             raise TypeError("not an object")
     except (orjson.JSONDecodeError, TypeError) as exc:
-        raise upstream_errors.Transient(
+        raise upstream_errors.MalformedResponse(
             provider, f"{provider}: the success body is not a JSON object", status=200
         ) from exc
+    try:
+        body, counted, response = _translated(route, echo, raw, parsed, response_id=response_id, created_at=created_at)
+    except wire_errors.MalformedUpstream as exc:
+        raise upstream_errors.MalformedResponse(provider, f"{provider}: {exc.message}", status=200) from exc
+    return Inbound(body, counted or _estimate(input_estimate, body), response)
+
+
+def _translated(
+    route: Route, echo: dict[str, Any], raw: bytes, parsed: dict[str, Any], *, response_id: str, created_at: int
+) -> tuple[bytes, usage.Usage | None, dict[str, Any]]:
     if route is Route.NATIVE:
-        counted = responses_objects.from_responses(parsed)
-        return Inbound(raw, counted or _estimate(input_estimate, raw), parsed)
+        return raw, responses_objects.from_responses(parsed), parsed
     name = str(echo["model"])
     if route is Route.ANTHROPIC:
         counted = usage.from_anthropic(parsed)
@@ -127,13 +138,12 @@ def inbound(
         response = chat_to_responses.response(
             parsed, request=echo, response_id=response_id, created_at=created_at, model=name
         )
-    body = orjson.dumps(response)
-    return Inbound(body, counted or _estimate(input_estimate, body), response)
+    return orjson.dumps(response), counted, response
 
 
 def _estimate(input_estimate: int, produced: bytes) -> usage.Usage:
-    """Counts for an upstream that reported none: the gateway's estimate, flagged as such."""
-    return usage.Usage(input_estimate, usage.estimate_tokens(len(produced)), estimated=True)
+    """Counts for an upstream that reported none: the gateway's estimate (the whole body as text), flagged."""
+    return usage.Usage(input_estimate, tokens.estimate_text(produced.decode("utf-8", "replace")), estimated=True)
 
 
 def continued(request: dict[str, Any], conversation: list[dict[str, Any]]) -> dict[str, Any]:

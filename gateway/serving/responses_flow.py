@@ -23,7 +23,7 @@ from gateway import settings as settings_mod
 from gateway.config import specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
-from gateway.providers.wire import openai_responses, usage
+from gateway.providers.wire import openai_responses
 from gateway.serving import calls, chat, errors, planning, relay
 from gateway.serving import responses_dialects as dialects
 from gateway.serving import stored_responses as store_mod
@@ -213,7 +213,7 @@ class ResponsesFlow(chat.ChatFlow):
                 response_id=turn.response_id,
                 created_at=turn.created_at,
                 provider=model.provider.ref.name,
-                input_estimate=_input_estimate(call),
+                input_estimate=chat.input_estimate(call),
             )
             self._succeeded(call, model, response.status, response.elapsed_s)
             headers = self._headers(call, shaped)
@@ -239,7 +239,7 @@ class ResponsesFlow(chat.ChatFlow):
                 shaped.echo,
                 response_id=turn.response_id,
                 created_at=turn.created_at,
-                input_estimate=_input_estimate(call),
+                input_estimate=chat.input_estimate(call),
             )
             headers = self._headers(call, shaped)
             body = self._relay(
@@ -315,9 +315,3 @@ def _conversation(stored: responses_repo.StoredResponse) -> list[dict[str, Any]]
     items: list[dict[str, Any]] = orjson.loads(stored.conversation)
     output = orjson.loads(stored.response).get("output")
     return items + [item for item in output or () if isinstance(item, dict)]
-
-
-def _input_estimate(call: calls.Call) -> int:
-    """The prompt's size in tokens, charged when the upstream never reports it."""
-    assert call.body is not None
-    return usage.estimate_tokens(len(orjson.dumps(call.body.get("messages") or [])))

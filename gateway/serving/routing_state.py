@@ -12,10 +12,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from gateway import tokens
 from gateway.config import snapshot
 from gateway.providers import errors as upstream_errors
 from gateway.routing import decision as decisions
-from gateway.routing import engine, health, modes, thompson, tokens
+from gateway.routing import engine, health, modes, thompson
 from gateway.routing import errors as routing_errors
 from gateway.routing import request as requests
 from gateway.routing import table as tables
@@ -24,9 +25,14 @@ from gateway.serving import auth, errors, routing_tables, sharing
 
 
 def _texts_and_images(body: Mapping[str, Any]) -> tuple[list[str], int]:
-    """Message texts and image count, from an OpenAI or an Anthropic request body."""
+    """Message texts and image count, from an OpenAI or an Anthropic request body (or an embeddings input)."""
     texts: list[str] = []
     images = 0
+    embedded = body.get("input")
+    if isinstance(embedded, str):
+        texts.append(embedded)
+    elif isinstance(embedded, list):
+        texts.extend(item for item in embedded if isinstance(item, str))
     system = body.get("system")
     if isinstance(system, str):
         texts.append(system)

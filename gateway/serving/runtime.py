@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
-from gateway.providers import session
+from gateway.providers import base, session
 from gateway.serving import (
     calls,
     chat,
@@ -59,12 +59,13 @@ class Runtime:
         supervision: supervisor.Supervision | None = None,
         clock: Callable[[], float] = time.monotonic,
         responses_settings: responses_flow.ResponsesSettings | None = None,
+        upstream_max_body_bytes: int = base.MAX_BODY_BYTES,
     ) -> None:
         self.metrics = metrics
         self.db = pool.Database(database_url)
         self.supervisor = supervisor.Supervisor(supervision, on_failure=self._count_failure)
         self.config = config_source.ConfigHolder(self.db, vault_password, metrics, clock=clock)
-        self.upstreams = upstreams.UpstreamPool(client_factory)
+        self.upstreams = upstreams.UpstreamPool(client_factory, max_body_bytes=upstream_max_body_bytes)
         self.config.subscribe(self.upstreams.sync)
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         sharing_settings = sharing_settings or sharing.SharingSettings()

@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 RETIRE_AFTER_S = 600.0
 
 
-def provider_config(entry: snapshot.ProviderEntry) -> base.ProviderConfig:
+def provider_config(entry: snapshot.ProviderEntry, max_body_bytes: int = base.MAX_BODY_BYTES) -> base.ProviderConfig:
     return base.ProviderConfig(
         name=f"{entry.ref.namespace}/{entry.ref.name}",
         type=entry.spec.type.value,
         base_urls=entry.spec.urls,
         api_key=entry.credential,
         timeout_s=entry.spec.timeout_seconds,
+        max_body_bytes=max_body_bytes,
     )
 
 
@@ -39,15 +40,18 @@ class UpstreamPool:
         self,
         client_factory: session.ClientFactory = session.default_client,
         retire_after_s: float = RETIRE_AFTER_S,
+        *,
+        max_body_bytes: int = base.MAX_BODY_BYTES,
     ) -> None:
         self._client_factory = client_factory
+        self._max_body_bytes = max_body_bytes
         self._retire_after_s = retire_after_s
         self._adapters: dict[snapshot.Ref, tuple[base.ProviderConfig, base.ProviderAdapter]] = {}
         self._retiring: set[asyncio.Task[None]] = set()
 
     def sync(self, snap: snapshot.ConfigSnapshot) -> None:
         """Match adapters to the snapshot's routable providers (called on every new snapshot)."""
-        wanted = {ref: provider_config(p) for ref, p in snap.providers.items() if p.routable}
+        wanted = {ref: provider_config(p, self._max_body_bytes) for ref, p in snap.providers.items() if p.routable}
         for ref in list(self._adapters):
             config, adapter = self._adapters[ref]
             if wanted.get(ref) != config:

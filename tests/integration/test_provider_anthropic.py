@@ -128,7 +128,7 @@ async def test_a_tool_use_stream_sends_its_input_as_json_deltas(
         (faults.server_error(500), errors.Transient, 500),
         (faults.unauthorized(), errors.AuthFailed, 401),
         (faults.context_overflow(), errors.ContextOverflow, 400),
-        (faults.malformed_json(), errors.Transient, 200),
+        (faults.malformed_json(), errors.MalformedResponse, 200),
     ],
 )
 async def test_each_anthropic_fault_raises_its_class(

@@ -123,7 +123,7 @@ FAULTS = [
     (faults.overloaded(), errors.Transient, 529, None),
     (faults.unauthorized(), errors.AuthFailed, 401, None),
     (faults.context_overflow(), errors.ContextOverflow, 400, None),
-    (faults.malformed_json(), errors.Transient, 200, None),
+    (faults.malformed_json(), errors.MalformedResponse, 200, None),
 ]
 
 

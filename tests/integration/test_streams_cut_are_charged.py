@@ -3,7 +3,8 @@
 No failover is possible once bytes reached the client, so the gateway closes the client's stream with an error
 event in the client's API shape and logs the request as failed (502, ``stream_broken``) with the usage known at
 the break: the upstream's own counts where it sent them (Anthropic's input tokens arrive first), otherwise the
-gateway's character-based estimate, flagged as estimated. A client that hangs up is logged as 499, also charged.
+gateway's conservative token estimate (``gateway.tokens``), flagged as estimated. A client that hangs up is
+logged as 499, also charged.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Any
 
 import anthropic
 import openai
-import orjson
 import pytest
 
-from gateway.providers.wire import usage
+from gateway import tokens
 from tests.fakes import faults, replies
 from tests.plugins.gateway import Gateway
 
@@ -26,8 +26,8 @@ COLUMNS = "status, error_class, model, input_tokens, output_tokens, usage_estima
 
 
 def prompt_estimate() -> int:
-    """The gateway's pre-flight estimate of PROMPT, used when a stream breaks before the upstream counts it."""
-    return usage.estimate_tokens(len(orjson.dumps(PROMPT)))
+    """Routing's estimate of PROMPT, charged when a stream breaks before the upstream counts it."""
+    return tokens.estimate_input([message["content"] for message in PROMPT])
 
 
 def cost(model: str, input_tokens: int, output_tokens: int) -> Decimal:
@@ -66,7 +66,7 @@ async def test_openai_stream_cut_midway_raises_in_the_sdk_and_charges_the_estima
     assert text == "echo: one two"
     assert isinstance(error, openai.APIError) and error.message.startswith("the upstream stream")
     (row,) = await gateway.log_rows(1, COLUMNS)
-    expected_output = usage.estimate_tokens(len(text))
+    expected_output = tokens.estimate_text(text)
     assert row[:6] == (502, "stream_broken", "gpt", prompt_estimate(), expected_output, True)
     assert row[6] == cost("gpt", prompt_estimate(), expected_output) and row[6] > 0
     assert row[7] is True
@@ -80,7 +80,7 @@ async def test_anthropic_stream_cut_midway_keeps_its_exact_input_count(gateway: 
     assert isinstance(error.body, dict) and error.body["error"]["type"] == "api_error"
     (row,) = await gateway.log_rows(1, COLUMNS)
     prompt = replies.prompt_tokens({"messages": PROMPT})
-    expected_output = usage.estimate_tokens(len(text))
+    expected_output = tokens.estimate_text(text)
     assert row[:6] == (502, "stream_broken", "claude", prompt, expected_output, True)
     assert row[6] == cost("claude", prompt, expected_output)
 
@@ -92,7 +92,7 @@ async def test_anthropic_stream_cut_reaches_an_openai_client_as_an_error(gateway
     (row,) = await gateway.log_rows(1, COLUMNS)
     prompt = replies.prompt_tokens({"messages": PROMPT})
     assert row[:4] == (502, "stream_broken", "claude", prompt)
-    assert row[4] == usage.estimate_tokens(len(text))
+    assert row[4] == tokens.estimate_text(text)
     assert row[6] == cost("claude", prompt, row[4])
 
 
@@ -101,7 +101,7 @@ async def test_openai_stream_cut_reaches_an_anthropic_client_as_an_error_event(g
     text, error = await anthropic_stream_text(gateway, "gpt")
     assert text == "echo: one" and isinstance(error, anthropic.APIStatusError)
     (row,) = await gateway.log_rows(1, COLUMNS)
-    assert row[:5] == (502, "stream_broken", "gpt", prompt_estimate(), usage.estimate_tokens(len(text)))
+    assert row[:5] == (502, "stream_broken", "gpt", prompt_estimate(), tokens.estimate_text(text))
     assert row[6] == cost("gpt", prompt_estimate(), row[4])
 
 
@@ -121,7 +121,7 @@ async def test_a_stalled_stream_is_ended_after_the_idle_timeout_and_charged(gate
     text, error = await openai_stream_text(gateway, "gpt")
     assert text == "echo: one" and error is not None
     (row,) = await gateway.log_rows(1, COLUMNS)
-    assert row[:5] == (502, "stream_broken", "gpt", prompt_estimate(), usage.estimate_tokens(len(text)))
+    assert row[:5] == (502, "stream_broken", "gpt", prompt_estimate(), tokens.estimate_text(text))
     assert row[6] == cost("gpt", prompt_estimate(), row[4])
 
 

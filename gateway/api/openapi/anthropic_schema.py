@@ -152,10 +152,10 @@ class MessagesClientTool(base.Open):
 
 
 class MessagesServerTool(base.Open):
-    """One of Anthropic's own tools (``web_search_20250305``...), passed on as sent."""
+    """One of Anthropic's own tools or toolsets (``web_search_20250305``...; some have no name), passed on as sent."""
 
-    name: str = pydantic.Field(pattern=TOOL_NAME)
-    type: str = pydantic.Field(json_schema_extra={"not": {"const": "custom"}})
+    name: str | None = None
+    type: str = pydantic.Field(min_length=1, json_schema_extra={"not": {"const": "custom"}})
 
 
 class MessagesToolChoice(base.Open):

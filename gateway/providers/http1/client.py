@@ -100,8 +100,22 @@ class Response:
             return b""
         return await self._conn.read_some(idle_s)
 
+    async def read_all(self, cap: int) -> bytes:
+        """The whole body; raises ``BodyTooLarge`` once it, or its declared length, passes ``cap`` bytes."""
+        declared = self.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise errors.BodyTooLarge(cap)
+        parts: list[bytes] = []
+        size = 0
+        while part := await self.read_some():
+            size += len(part)
+            if size > cap:
+                raise errors.BodyTooLarge(cap)
+            parts.append(part)
+        return b"".join(parts)
+
     async def read(self, limit: int | None = None) -> bytes:
-        """The body, or its first ``limit`` bytes."""
+        """The body, or its first ``limit`` bytes (the rest is left unread)."""
         parts: list[bytes] = []
         size = 0
         while limit is None or size < limit:

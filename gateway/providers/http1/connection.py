@@ -3,7 +3,9 @@
 Parsing is httptools' (llhttp, the parser uvicorn uses). Body bytes are buffered as they arrive and handed out in
 whatever pieces are there (``read_some``), so a relayed stream costs one wake-up per network read, not per event;
 reading pauses while more than ``HIGH_WATER`` bytes wait for the consumer. A wait for data arms a timer only when
-nothing is buffered, which is where an idle limit is needed.
+nothing is buffered, which is where an idle limit is needed. The head is bounded as it arrives: every byte received
+without a byte of body counts against ``MAX_HEADER_BYTES`` (an endless header or trailer line, or endless small
+headers, is refused at the limit instead of being buffered by the parser).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gateway.providers.http1 import errors
 
 HIGH_WATER = 1 << 20
 MAX_HEADER_BYTES = 64 << 10  # a response head larger than this is refused, not buffered
+_HEAD_TOO_LARGE = f"the response head (or its trailers) is larger than {MAX_HEADER_BYTES} bytes"
 
 
 class Connection(asyncio.Protocol):
@@ -34,7 +37,8 @@ class Connection(asyncio.Protocol):
         self._paused = False
         self._header_names: list[bytes] = []
         self._header_values: list[bytes] = []
-        self._header_bytes = 0
+        self._header_bytes = 0  # names and values of the completed headers
+        self._unframed = 0  # bytes received since the last body byte (or since the request): head, trailers
         self._head = False
         self._complete = False
         self._close_delimited = False
@@ -53,18 +57,26 @@ class Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection cannot be trusted with another request
             return
         self.received_any = True
+        pieces = len(self._body)
         try:
             parser.feed_data(data)
-            if self._body:
-                self._buffered += len(data)
-                if self._buffered > HIGH_WATER and not self._paused and self._transport is not None:
-                    self._paused = True
-                    self._transport.pause_reading()
         except httptools.HttpParserError as exc:
             own = exc.__context__  # what a callback of ours raised (the head-size limit), if it was one
             self._fail(own if isinstance(own, errors.ProtocolError) else errors.ProtocolError(f"invalid HTTP: {exc}"))
             self.close()
             return
+        if len(self._body) > pieces:  # this read carried body bytes
+            self._unframed = 0
+            self._buffered += len(data)
+            if self._buffered > HIGH_WATER and not self._paused and self._transport is not None:
+                self._paused = True
+                self._transport.pause_reading()
+        else:  # head, chunk framing or trailers only: what the parser may be holding
+            self._unframed += len(data)
+            if self._unframed > MAX_HEADER_BYTES:
+                self._fail(errors.ProtocolError(_HEAD_TOO_LARGE))
+                self.close()
+                return
         self._wake()
 
     def eof_received(self) -> bool:
@@ -88,7 +100,7 @@ class Connection(asyncio.Protocol):
         self._header_values.append(value)
         self._header_bytes += len(name) + len(value)
         if self._header_bytes > MAX_HEADER_BYTES:
-            raise errors.ProtocolError(f"the response head is larger than {MAX_HEADER_BYTES} bytes")
+            raise errors.ProtocolError(_HEAD_TOO_LARGE)
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
@@ -129,6 +141,7 @@ class Connection(asyncio.Protocol):
             raise errors.ConnectionClosed("the connection closed before the request was sent")
         self._parser = httptools.HttpResponseParser(self)
         self._failure = None
+        self._unframed = 0
         self.received_any = False
         if body:
             self._transport.writelines((head, body))

@@ -24,5 +24,13 @@ class ProtocolError(HttpError):
     """The upstream's bytes are not valid HTTP/1.1."""
 
 
+class BodyTooLarge(HttpError):
+    """The response body is (or says it is) longer than the caller's cap; the rest was not read."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"the response body is larger than {cap} bytes")
+        self.cap = cap
+
+
 class InvalidRequest(HttpError):
     """The URL or a header cannot be sent (unsupported scheme, line breaks in a header, ...)."""

@@ -71,9 +71,10 @@ class AnthropicToOpenAIStream:
             self._close(out)
         elif kind == "error":
             error = event.get("error") or {}
-            error_type = str(error.get("type") or "api_error")
+            read = error_bodies.read({"error": error}) if isinstance(error, dict) else error_bodies.read(event)
+            error_type = read.type or "api_error"
             status = error_bodies.ANTHROPIC_STATUSES.get(error_type, 500)
-            out.append(error_bodies.openai_body(status, str(error.get("message") or ""), code=error_type))
+            out.append(error_bodies.openai_body(status, read.message, code=error_type))
             self._closed = True
         return out
 

@@ -67,10 +67,9 @@ class AnthropicToResponsesStream:
         out: list[dict[str, Any]] = []
         kind = event.get("type")
         if kind == "error":
-            error = event.get("error") or {}
-            error_type = str(error.get("type") or "api_error")
-            status = error_bodies.ANTHROPIC_STATUSES.get(error_type, 500)
-            message = str(error.get("message") or "the upstream reported an error")
+            read = error_bodies.read(event)  # the upstream's words made safe to echo
+            status = error_bodies.ANTHROPIC_STATUSES.get(read.type or "api_error", 500)
+            message = read.message
             self._writer.fail(out, self._usage.usage(), code=responses_objects.error_code(status), message=message)
             return out
         self._writer.start(out)

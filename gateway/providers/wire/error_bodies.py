@@ -14,7 +14,11 @@ from typing import Any, Final
 
 import orjson
 
+from gateway.providers.wire import safe_text
 from gateway.providers.wire.errors import WireError
+
+MESSAGE_LIMIT = 2000
+FIELD_LIMIT = 200
 
 ANTHROPIC_TYPES: Final[Mapping[int, str]] = MappingProxyType(
     {
@@ -107,29 +111,40 @@ def anthropic_from_wire_error(error: WireError) -> ErrorReply:
 
 
 def read(body: bytes | str | dict[str, Any]) -> UpstreamError:
-    """The message, type, param and code of an error body in either API's shape, or of any other body."""
+    """The message, type, param and code of an error body in either API's shape, or of any other body.
+
+    Every field is made safe to echo (``safe_text``): the message at most ``MESSAGE_LIMIT`` characters.
+    """
     parsed: object = body
     if isinstance(body, bytes | str):
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-            return UpstreamError(text.strip()[:2000] or "the upstream returned an empty error body")
+            text = (
+                safe_text.from_bytes(body, MESSAGE_LIMIT)
+                if isinstance(body, bytes)
+                else safe_text.text(body, MESSAGE_LIMIT)
+            )
+            return UpstreamError(text.strip() or "the upstream returned an empty error body")
     if not isinstance(parsed, dict):
-        return UpstreamError(str(parsed)[:2000])
+        return UpstreamError(_message(parsed))
     error = parsed.get("error")
     if isinstance(error, str):  # some OpenAI-compatible servers send {"error": "..."}
-        return UpstreamError(error)
+        return UpstreamError(_message(error))
     if not isinstance(error, dict):
         message = parsed.get("message") or parsed.get("detail") or orjson.dumps(parsed).decode()
-        return UpstreamError(str(message))
+        return UpstreamError(_message(message))
     return UpstreamError(
-        message=str(error.get("message") or "the upstream gave no error message"),
+        message=_message(error.get("message") or "the upstream gave no error message"),
         type=_optional_str(error.get("type")),
         param=_optional_str(error.get("param")),
         code=_optional_str(error.get("code")),
     )
 
 
+def _message(value: object) -> str:
+    return safe_text.text(value if isinstance(value, str) else str(value), MESSAGE_LIMIT)
+
+
 def _optional_str(value: object) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else safe_text.text(str(value), FIELD_LIMIT)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.providers.wire import usage
+from gateway.providers.wire.errors import MalformedUpstream
 
 ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "custom_tool_call": "ctc", "reasoning": "rs"}
 ECHOED = (
@@ -175,4 +176,9 @@ def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    """A reported count (0 when absent or null); ``MalformedUpstream`` when it is no whole count of tokens."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= usage.MAX_TOKENS:
+        return value
+    raise MalformedUpstream(f"the upstream reported a usage count of {str(value)[:40]!r}: not a whole number of tokens")

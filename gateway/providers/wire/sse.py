@@ -5,6 +5,12 @@ returns the events completed so far, following the WHATWG parsing rules (``\\r\\
 line; ``:`` starts a comment; ``data`` lines join with ``\\n``; an event without data is not dispatched). One
 deliberate leniency: ``flush`` dispatches a last event whose blank line never came, so a stream that ends in
 ``data: [DONE]\\n`` is not lost; a final line without its line break is still dropped, as it may be cut short.
+
+Bounded: the event being assembled - its data lines (each also counted ``LINE_COST`` for its object) and the
+unfinished line - may hold at most ``MAX_EVENT_BYTES`` characters; past that ``feed`` raises
+``MalformedUpstream`` (an event without its blank line, a line without its line break, growing forever). The cap
+leaves room for the largest real events, inline images of a few MB. A line still waiting for its break is kept
+as a list of pieces, so a trickled endless line costs linear time.
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ from typing import Any
 
 import orjson
 
+from gateway.providers.wire.errors import MalformedUpstream
+
+MAX_EVENT_BYTES = 8 << 20
+LINE_COST = 64  # counted per data line held, beyond its characters: about a str object and its list slot
 DONE = "[DONE]"
 OPENAI_DONE = b"data: [DONE]\n\n"
 BOM = b"\xef\xbb\xbf"
@@ -37,11 +47,15 @@ class SseEvent:
 
 
 class SseDecoder:
-    def __init__(self) -> None:
+    def __init__(self, max_event: int = MAX_EVENT_BYTES) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-        self._pending = ""  # text after the last complete line
+        self._max_event = max_event
+        self._pending: list[str] = []  # pieces of the line after the last complete one
+        self._pending_size = 0
+        self._cr = False  # the pending line ends with "\r", which may be the first half of "\r\n"
         self._started = False
         self._data: list[str] = []
+        self._data_size = 0
         self._event: str | None = None
         self._id: str | None = None
         self._retry: int | None = None
@@ -51,15 +65,34 @@ class SseDecoder:
         if not self._started and text:
             self._started = True
             text = text.removeprefix("\ufeff")
-        return self._lines(self._pending + text, final=False)
+        if not self._cr and "\n" not in text and "\r" not in text:
+            self._hold(text)  # no line ends here: nothing to scan again later
+            return []
+        return self._lines(self._take_pending() + text, final=False)
 
     def flush(self) -> list[SseEvent]:
         """Events still held at the end of the stream (see the module docstring for what is kept)."""
-        events = self._lines(self._pending + self._utf8.decode(b"", final=True), final=True)
+        events = self._lines(self._take_pending() + self._utf8.decode(b"", final=True), final=True)
         if self._data:
             events.append(self._dispatch())
-        self._data, self._event, self._pending = [], None, ""
+        self._data, self._data_size, self._event = [], 0, None
+        self._take_pending()
         return events
+
+    def _take_pending(self) -> str:
+        pending = "".join(self._pending)
+        self._pending, self._pending_size, self._cr = [], 0, False
+        return pending
+
+    def _hold(self, piece: str) -> None:
+        if piece:
+            self._pending.append(piece)
+            self._pending_size += len(piece)
+            self._check()
+
+    def _check(self) -> None:
+        if self._pending_size + self._data_size > self._max_event:
+            raise MalformedUpstream(f"an SSE event grew past {self._max_event} characters without ending")
 
     def _lines(self, text: str, *, final: bool) -> list[SseEvent]:
         # A trailing "\r" may be the first half of "\r\n": hold it back until the next chunk shows which.
@@ -69,7 +102,7 @@ class SseDecoder:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
-        self._pending = lines.pop() + ("\r" if hold_cr else "")
+        rest = lines.pop()
         events: list[SseEvent] = []
         for line in lines:
             if not line:
@@ -79,6 +112,9 @@ class SseDecoder:
                     self._event = None
             elif line[0] != ":":
                 self._field(line)
+        self._hold(rest + ("\r" if hold_cr else ""))
+        self._cr = hold_cr
+        self._check()
         return events
 
     def _field(self, line: str) -> None:
@@ -86,6 +122,7 @@ class SseDecoder:
         value = value.removeprefix(" ")
         if name == "data":
             self._data.append(value)
+            self._data_size += len(value) + LINE_COST  # a held line costs its object as well as its text
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -96,7 +133,7 @@ class SseDecoder:
 
     def _dispatch(self) -> SseEvent:
         event = SseEvent("\n".join(self._data), self._event, self._id, self._retry)
-        self._data, self._event = [], None
+        self._data, self._data_size, self._event = [], 0, None
         return event
 
 

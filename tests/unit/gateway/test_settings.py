@@ -102,3 +102,11 @@ def test_inbound_limits_are_read() -> None:
         }
     )
     assert (parsed.max_concurrent_requests, parsed.header_timeout_s, parsed.body_timeout_s) == (64, 2.5, 120)
+
+
+def test_the_upstream_body_cap_defaults_to_32_mib_and_refuses_nonsense() -> None:
+    assert settings.Settings.from_env({}).upstream_max_body_bytes == 32 * 1024 * 1024
+    assert settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": "4096"}).upstream_max_body_bytes == 4096
+    for bad in ("lots", "-1", "1.5", "10"):
+        with pytest.raises(settings.SettingsError, match="TOKENHUB_UPSTREAM_MAX_BODY_BYTES"):
+            settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": bad})

@@ -66,7 +66,8 @@ ENDPOINTS: dict[str, tuple[Callable[[object], None], str]] = {
     "/v1/chat/completions": (_chat, r"^(messages\[\d+\](\.tool_call_id)?|tool_choice\.function\.name)$"),
     "/v1/messages": (
         _messages,
-        r"^(messages\[\d+\](\.content(\[\d+\]\.tool_use_id)?)?|tool_choice\.name)$",
+        # tool names unique across tools: a rule between items JSON Schema cannot state
+        r"^(messages\[\d+\](\.content(\[\d+\]\.tool_use_id)?)?|tool_choice\.name|tools\[\d+\]\.name)$",
     ),
     "/v1/chat": (
         _native,

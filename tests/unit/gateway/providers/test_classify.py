@@ -86,7 +86,7 @@ CASES = [
     ("openai", 429, OPENAI_OVERFLOW, errors.RateLimited),
     ("openai", 302, b"", errors.Fatal),
     ("openai", 101, b"", errors.Fatal),
-    ("openai", 200, b'{"choices": [', errors.Transient),
+    ("openai", 200, b'{"choices": [', errors.MalformedResponse),
 ]
 
 
@@ -148,8 +148,42 @@ def test_the_wait_an_upstream_asks_for_is_reported_in_seconds(
     assert err.retry_after == (pytest.approx(expected) if expected is not None else None)
 
 
+KNOWN_CLASSES = {"rate_limited", "transient", "malformed_response", "context_overflow", "auth", "bad_request", "fatal"}
+
+
 @given(status=st.integers(min_value=100, max_value=599), body=st.binary(max_size=200))
 def test_every_status_and_body_gives_exactly_one_known_class(status: int, body: bytes) -> None:
     err = classify.classify("p", "openai", status, {}, body, now=NOW)
-    assert err.error_class in {"rate_limited", "transient", "context_overflow", "auth", "bad_request", "fatal"}
+    assert err.error_class in KNOWN_CLASSES
     assert err.status == status
+
+
+def test_a_success_status_with_an_unusable_body_is_its_own_class_not_a_transient_sentinel() -> None:
+    err = classify.classify("p", "openai", 200, {}, b'{"choices": [', now=NOW)
+    assert type(err) is errors.MalformedResponse and err.error_class == "malformed_response"
+    assert isinstance(err, errors.Transient)  # the caller may still try another provider
+
+
+def safe(text: str) -> bool:
+    printable = all(ch in "\t\n\r" or not (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0) for ch in text)
+    return printable and text.encode("utf-8", "strict").decode("utf-8") == text
+
+
+@given(
+    status=st.sampled_from([400, 404, 422, 500, 503]),
+    body=st.one_of(
+        st.binary(max_size=3000),
+        st.builds(lambda t: orjson.dumps({"error": {"message": t}}), st.text(max_size=3000)),
+    ),
+)
+def test_the_upstream_words_in_the_message_are_printable_valid_utf8_and_bounded(status: int, body: bytes) -> None:
+    err = classify.classify("p", "openai", status, {}, body, now=NOW)
+    assert safe(err.message) and "\x00" not in err.message
+    assert len(err.message) <= len("p: upstream returned HTTP 500: ") + 300
+
+
+def test_nul_and_invalid_utf8_in_an_error_body_never_reach_the_message() -> None:
+    for body in (b"bad\x00gateway \xff\xfe oops", orjson.dumps({"error": {"message": "a\u0000b \u001b[31m"}})):
+        err = classify.classify("p", "openai", 502, {}, body, now=NOW)
+        assert "\x00" not in err.message and "\x1b" not in err.message and safe(err.message)
+        assert "\ufffd" in err.message

@@ -349,3 +349,90 @@ async def test_a_response_head_beyond_the_limit_is_refused(client: http1.Client)
     async with RawServer(lambda _: [b"HTTP/1.1 200 OK\r\n" + huge + b"Content-Length: 0\r\n\r\n"]) as server:
         with pytest.raises(http_errors.ProtocolError, match="larger than"):
             await client.request("POST", server.url, {}, b"{}")
+
+
+def endless(head: bytes, piece: bytes, pieces: int) -> Callable[[bytes], list[bytes | float | None]]:
+    """A reply that starts with ``head`` and sends ``piece`` ``pieces`` times (far past any limit), then closes."""
+    return lambda _: [head, *([piece] * pieces), None]
+
+
+async def test_one_endless_header_line_is_refused_at_the_limit_not_buffered(client: http1.Client) -> None:
+    reply = endless(b"HTTP/1.1 200 OK\r\nX-Endless: ", b"a" * 4096, 4096)  # 16 MiB, no line break ever
+    async with RawServer(reply) as server:
+        with pytest.raises(http_errors.ProtocolError, match="larger than"):
+            await client.request("POST", server.url, {}, b"{}")
+
+
+async def test_endless_small_headers_are_refused_at_the_limit(client: http1.Client) -> None:
+    reply = endless(b"HTTP/1.1 200 OK\r\n", b"".join(b"X-%d: 1\r\n" % i for i in range(400)), 1000)
+    async with RawServer(reply) as server:
+        with pytest.raises(http_errors.ProtocolError, match="larger than"):
+            await client.request("POST", server.url, {}, b"{}")
+
+
+async def test_an_endless_status_line_is_refused_at_the_limit(client: http1.Client) -> None:
+    async with RawServer(endless(b"HTTP/1.1 200 ", b"O" * 4096, 4096)) as server:
+        with pytest.raises(http_errors.ProtocolError, match="larger than"):
+            await client.request("POST", server.url, {}, b"{}")
+
+
+async def test_an_endless_trailer_after_the_last_chunk_is_refused_at_the_limit(client: http1.Client) -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Trailer: "
+    async with RawServer(endless(head, b"t" * 4096, 4096)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read_some(idle_s=2) == b"hello"
+        with pytest.raises(http_errors.ProtocolError, match="larger than"):
+            await resp.read_some(idle_s=2)
+        resp.release()
+
+
+async def test_a_long_chunked_stream_with_small_framing_is_not_mistaken_for_an_endless_head(
+    client: http1.Client,
+) -> None:
+    event = b"data: {}\n\n"
+    chunk = b"%x\r\n%s\r\n" % (len(event), event)
+    reply = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunk * 20_000, b"0\r\n\r\n"]
+    async with RawServer(lambda _: list(reply)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read() == event * 20_000  # 200 KB of framing in all, but never 64 KiB without a body byte
+        resp.release()
+
+
+async def test_a_head_just_under_the_limit_arriving_in_pieces_is_read(client: http1.Client) -> None:
+    headers = b"".join(b"X-Pad-%04d: %s\r\n" % (i, b"v" * 40) for i in range(1000))  # about 56 KiB
+    assert len(headers) < connection.MAX_HEADER_BYTES
+    pieces = [headers[i : i + 1000] for i in range(0, len(headers), 1000)]
+    reply: list[bytes | float | None] = [b"HTTP/1.1 200 OK\r\n"]
+    for piece in pieces:
+        reply += [piece, 0.0005]
+    reply.append(b"Content-Length: 2\r\n\r\n{}")
+    async with RawServer(lambda _: list(reply)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert resp.headers["x-pad-0999"] == "v" * 40
+        assert await resp.read() == b"{}"
+        resp.release()
+
+
+async def test_a_body_declared_longer_than_the_cap_is_refused_before_it_is_read(client: http1.Client) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (1 << 30)
+    async with RawServer(endless(head, b"x" * 65536, 16)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        with pytest.raises(http_errors.BodyTooLarge):
+            await resp.read_all(1 << 20)
+        resp.release()
+
+
+async def test_a_chunked_body_past_the_cap_is_refused_once_it_passes(client: http1.Client) -> None:
+    chunk = b"10000\r\n" + b"x" * 65536 + b"\r\n"
+    async with RawServer(endless(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunk, 64)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        with pytest.raises(http_errors.BodyTooLarge, match=str(1 << 20)):
+            await resp.read_all(1 << 20)
+        resp.release()
+
+
+async def test_a_body_within_the_cap_is_read_whole(client: http1.Client) -> None:
+    async with RawServer(lambda _: fixed(b"y" * 5000)) as server:
+        resp = await client.request("POST", server.url, {}, b"{}")
+        assert await resp.read_all(5000) == b"y" * 5000
+        resp.release()

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import anthropic_messages
-from gateway.routing import tokens
 from gateway.serving import count_tokens
 from tests.unit.gateway.providers.wire import claude_code
 
@@ -37,7 +37,7 @@ def test_the_answer_is_the_routing_estimate_of_the_same_texts() -> None:
 def test_tool_calls_results_images_and_tools_all_count() -> None:
     plain = count_tokens.input_tokens(request({"role": "user", "content": "go"}))
     with_image = count_tokens.input_tokens(request({"role": "user", "content": [{"type": "text", "text": "go"}, PNG]}))
-    assert with_image == plain + tokens.DEFAULT.per_image
+    assert with_image == plain + tokens.PER_IMAGE
     tool = {"name": "Bash", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}
     assert count_tokens.input_tokens(request({"role": "user", "content": "go"}, tools=[tool])) > plain
     round_trip = request(
@@ -45,7 +45,7 @@ def test_tool_calls_results_images_and_tools_all_count() -> None:
         {"role": "assistant", "content": [USE]},
         {"role": "user", "content": [RESULT]},
     )
-    assert count_tokens.input_tokens(round_trip) > plain + 2 * tokens.DEFAULT.per_message
+    assert count_tokens.input_tokens(round_trip) > plain + 2 * tokens.PER_MESSAGE
 
 
 def test_blocks_the_estimator_cannot_read_count_their_json_and_redacted_thinking_counts_nothing() -> None:
@@ -88,4 +88,4 @@ def test_another_message_never_lowers_the_count(texts: list[str], extra: str, ro
     messages = [{"role": "user", "content": t} for t in texts]
     before = count_tokens.input_tokens(request(*messages))
     after = count_tokens.input_tokens(request(*messages, {"role": role, "content": extra}))
-    assert after >= before + tokens.DEFAULT.per_message
+    assert after >= before + tokens.PER_MESSAGE

@@ -7,13 +7,16 @@ the same usage and see the same ending.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.providers.wire import sse
+from gateway import tokens
+from gateway.providers.wire import error_bodies, sse
 from gateway.serving import relay
 from gateway.serving.dialects import ClientApi
 
@@ -87,7 +90,7 @@ def test_openai_streams_mean_the_same_through_the_byte_pass_through(
     if usage:
         assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (9, 7, False)
     else:
-        estimate = -(-sum(len(p) for p in pieces) // 4)
+        estimate = tokens.estimate_text("".join(pieces))
         assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (INPUT_ESTIMATE, estimate, True)
 
 
@@ -100,7 +103,7 @@ def test_anthropic_streams_mean_the_same_through_the_byte_pass_through(
     )
     assert clean and error is None
     assert events[-1][0] == "message_stop"
-    expected_output = 7 if usage else max(1, -(-sum(len(p) for p in pieces) // 4))
+    expected_output = 7 if usage else max(1, tokens.estimate_text("".join(pieces)))
     assert (counted.input_tokens, counted.output_tokens, counted.estimated) == (9, expected_output, not usage)
 
 
@@ -113,7 +116,7 @@ def test_a_stream_cut_short_is_charged_for_its_text_and_ends_with_an_error(
     )
     assert not clean and error == "the upstream stream ended early"
     assert events[-1][1]["error"]["code"] == "stream_broken"
-    assert counted.output_tokens == -(-sum(len(p) for p in pieces) // 4)
+    assert counted.output_tokens == tokens.estimate_text("".join(pieces))
 
 
 def test_comments_and_multi_line_events_still_go_through_the_decoder() -> None:
@@ -136,7 +139,7 @@ def test_an_error_event_in_the_stream_is_seen_and_forwarded() -> None:
     stream = frame([*openai_stream(["a"], usage=False, done=False)[:2], b"data: " + orjson.dumps(error)], b"\n")
     events, _, clean, seen = run(ClientApi.OPENAI, stream, [], {})
     assert not clean and seen == "overloaded"
-    assert (None, error) in events
+    assert (None, {"error": {"message": "overloaded", "type": "server_error", "param": None, "code": None}}) in events
 
 
 def test_unparsed_payloads_are_counted_once_they_pass_the_memory_bound() -> None:
@@ -145,4 +148,87 @@ def test_unparsed_payloads_are_counted_once_they_pass_the_memory_bound() -> None
     pieces = [big] * (relay.UNREAD_LIMIT // 4096 + 2)
     state.feed(frame(openai_stream(pieces, usage=False, done=False), b"\n"))
     assert state.unread_bytes <= relay.UNREAD_LIMIT
-    assert state.usage.output_tokens == -(-len(big) * len(pieces) // 4)
+    assert state.usage.output_tokens == tokens.estimate_text(big * len(pieces))
+
+
+def relay_until_failed(
+    api: ClientApi, chunks: Iterator[bytes], request: dict[str, Any] | None = None
+) -> tuple[relay.Relay, bytes, int]:
+    """Feed ``chunks`` the way the pump does - stopping once the relay has failed; the output and bytes fed."""
+    dialect = "anthropic" if api is ClientApi.ANTHROPIC else "openai"
+    state = relay.Relay(api, dialect, request or {}, INPUT_ESTIMATE)
+    out, fed = b"", 0
+    for chunk in chunks:
+        out += state.feed(chunk)
+        fed += len(chunk)
+        if state.failed:
+            break
+    return state, out + state.finish(), fed
+
+
+def forever(*pieces: bytes) -> Iterator[bytes]:
+    """The pieces once, then the last one repeated (bounded, far past any cap: 64 MiB)."""
+    yield from pieces[:-1]
+    for _ in range((64 << 20) // len(pieces[-1])):
+        yield pieces[-1]
+
+
+def error_event(out: bytes) -> Any:
+    decoder = sse.SseDecoder()
+    return orjson.loads([e for e in decoder.feed(out) + decoder.flush() if not e.is_done][-1].data)
+
+
+HEAD = frame(openai_stream(["hi"], usage=False, done=False)[:2], b"\n")
+HOSTILE: dict[str, Callable[[], Iterator[bytes]]] = {
+    "lines-without-blank-lines": lambda: forever(
+        HEAD, b'data: {"choices": [{"index": 0, "delta": {"content": "x"}}]}\n'
+    ),
+    "an-event-that-never-ends": lambda: forever(HEAD, b'data: {"choices": [{"delta": {"content": "', b"y" * 65536),
+    "garbage": lambda: forever(HEAD, bytes(range(256)) * 256),
+    "garbage-with-blank-lines": lambda: forever(HEAD, b"garbage\n\n" * 4096),
+    "a-carriage-return-stream-that-never-ends": lambda: forever(b"data: {}\r\n\r\n", b"data: 1\r" * 8192),
+}
+
+
+@pytest.mark.parametrize("api", [ClientApi.OPENAI, ClientApi.ANTHROPIC])
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_stream_is_cut_near_the_cap_and_ends_with_an_error_event(name: str, api: ClientApi) -> None:
+    state, out, fed = relay_until_failed(api, HOSTILE[name]())
+    assert state.failed and fed <= relay.MAX_UNUSABLE_BYTES + (2 << 20)
+    assert state.upstream_error is not None and "without" in state.upstream_error
+    error = error_event(out)
+    message = error["error"]["message"]
+    assert message == state.upstream_error
+    assert state.usage.estimated and state.usage.output_tokens >= 0
+
+
+def test_absurd_usage_is_not_relayed_and_the_stream_is_charged_by_estimate() -> None:
+    events = openai_stream(["some text"], usage=False, done=False)
+    events.append(b'data: {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3000000000}}')
+    events.append(b"data: [DONE]")
+    wants_usage = {"stream_options": {"include_usage": True}}
+    state, out, _ = relay_until_failed(ClientApi.OPENAI, iter([frame(events, b"\n")]), wants_usage)
+    assert state.failed and b'"completion_tokens":3000000000' not in out.replace(b" ", b"")
+    assert "completion_tokens = 3000000000" in error_event(out)["error"]["message"]
+    assert (state.usage.input_tokens, state.usage.estimated) == (INPUT_ESTIMATE, True)
+    assert 0 < state.usage.output_tokens < 100
+
+
+@pytest.mark.parametrize("value", [b"-5", b"12.5", b'"12"', b"true"])
+def test_negative_or_non_integer_anthropic_usage_fails_the_stream(value: bytes) -> None:
+    events = anthropic_stream(["hello"], usage=False, done=False)
+    events.append(b'event: message_delta\ndata: {"type": "message_delta", "usage": {"output_tokens": ' + value + b"}}")
+    events.append(b'event: message_stop\ndata: {"type": "message_stop"}')
+    state, out, _ = relay_until_failed(ClientApi.ANTHROPIC, iter([frame(events, b"\n")]))
+    assert state.failed and not state.ended_cleanly
+    assert error_event(out)["type"] == "error"
+    assert state.usage.output_tokens >= 1 and state.usage.estimated
+
+
+def test_an_upstream_error_event_with_nul_and_escapes_reaches_the_client_safe() -> None:
+    error = {"error": {"message": "boom\u0000\u001b[31m" + "!" * 5000, "type": "server_error"}}
+    stream = frame([*openai_stream(["a"], usage=False, done=False)[:2], b"data: " + orjson.dumps(error)], b"\n")
+    state, out, _ = relay_until_failed(ClientApi.OPENAI, iter([stream]))
+    message = error_event(out)["error"]["message"]
+    assert "\x00" not in message and "\x1b" not in message and message.startswith("boom\ufffd\ufffd[31m")
+    assert len(message) <= error_bodies.MESSAGE_LIMIT and state.upstream_error == message

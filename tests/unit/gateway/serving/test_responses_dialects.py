@@ -112,8 +112,8 @@ def test_a_native_answer_comes_back_as_sent_with_its_usage() -> None:
     assert (inbound.usage.input_tokens, inbound.usage.cache_read_tokens, inbound.usage.output_tokens) == (5, 2, 3)
 
 
-def test_a_success_body_that_is_not_json_is_a_transient_failure() -> None:
-    with pytest.raises(upstream_errors.Transient):
+def test_a_success_body_that_is_not_json_is_a_malformed_response() -> None:
+    with pytest.raises(upstream_errors.MalformedResponse):
         responses_dialects.inbound(
             Route.CHAT, {"model": "m"}, b"<html>", response_id="r", created_at=0, provider="p", input_estimate=1
         )
@@ -124,3 +124,15 @@ def test_a_chat_upstream_gets_the_output_limit_in_the_field_it_reads(openai_type
     request = {"model": "m", "input": "hi", "max_output_tokens": 64}
     out = responses_dialects.outbound(Route.CHAT, request, "up", openai_type=openai_type)
     assert out.path == "/chat/completions" and orjson.loads(out.body)[field] == 64
+
+
+@pytest.mark.parametrize("route", [Route.NATIVE, Route.CHAT])
+def test_an_answer_whose_usage_is_no_count_is_a_malformed_response(route: Route) -> None:
+    if route is Route.NATIVE:
+        body = {"id": "r", "object": "response", "output": [], "usage": {"input_tokens": "many", "output_tokens": 1}}
+    else:
+        body = {"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 3, "completion_tokens": 2.5}}
+    with pytest.raises(upstream_errors.MalformedResponse):
+        responses_dialects.inbound(
+            route, {"model": "m"}, orjson.dumps(body), response_id="r", created_at=0, provider="p", input_estimate=1
+        )

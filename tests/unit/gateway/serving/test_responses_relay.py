@@ -120,3 +120,36 @@ def test_keep_alive_noise_is_not_relayed() -> None:
     assert state.feed(b": ping\n\n") == b""
     assert state.feed(b"data: not json\n\n") == b""
     assert orjson.loads(state.finish().split(b"data: ")[-1])["type"] == "response.failed"
+
+
+def test_an_upstream_error_event_reaches_the_client_rebuilt_from_safe_fields() -> None:
+    hostile = {"type": "error", "sequence_number": 2, "code": "x", "message": "key sk-\x1b[31m" + "y" * 5000}
+    state = relay()
+    out = state.feed(b"".join(native_stream()[:2]) + responses_wire.sse(hostile)) + state.finish()
+    error = next(e for e in events_of(out) if e["type"] == "error")
+    assert "\x1b" not in error["message"] and len(error["message"]) <= 2000
+    assert set(error) == {"type", "sequence_number", "code", "message", "param"}
+    assert state.upstream_error == error["message"]
+
+
+def test_usage_that_is_no_count_ends_the_stream_failed_instead_of_being_charged() -> None:
+    done = responses_wire.response(REQUEST, "resp_up1", None, [])
+    done["usage"]["output_tokens"] = -7
+    bad = responses_wire.sse({"type": "response.completed", "sequence_number": 20, "response": done})
+    state = relay()
+    out = b"".join(state.feed(event) for event in native_stream()[:-1]) + state.feed(bad)
+    assert state.ended and [e["type"] for e in events_of(out)][-2:] == ["error", "response.failed"]
+    assert state.final is None and state.usage.estimated
+    assert state.upstream_error is not None and "usage" in state.upstream_error
+
+
+def test_an_upstream_that_sends_nothing_usable_is_cut() -> None:
+    state = relay()
+    state.feed(native_stream()[0])
+    out = b""
+    for _ in range(10):
+        out += state.feed(b": keep-alive\n" * (1 << 20))  # comment lines: well-formed, never an event
+        if state.ended:
+            break
+    assert state.ended and [e["type"] for e in events_of(out)] == ["error", "response.failed"]
+    assert state.feed(b"data: {}\n\n") == b"", "nothing more is read once it failed"

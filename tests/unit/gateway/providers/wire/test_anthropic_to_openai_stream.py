@@ -6,6 +6,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import sse, usage
 from gateway.providers.wire.anthropic_to_openai_stream import AnthropicToOpenAIStream
 from tests.unit.gateway.providers.wire import payloads, strategies, streams
@@ -62,7 +63,7 @@ def test_a_stream_cut_mid_text_is_closed_with_length_and_estimated_usage() -> No
     translator, chunks = run(payloads.anthropic_stream()[:5])
     streams.check_openai_order(chunks)
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
-    assert chunks[-1]["usage"]["completion_tokens"] == usage.estimate_tokens(len("Okay, let me check both."))
+    assert chunks[-1]["usage"]["completion_tokens"] == tokens.estimate_text("Okay, let me check both.")
     assert not translator.ended_cleanly
     assert translator.usage.estimated
 

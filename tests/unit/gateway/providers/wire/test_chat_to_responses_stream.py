@@ -6,6 +6,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import chat_to_responses, usage
 from gateway.providers.wire.chat_to_responses_stream import CUT_SHORT, ChatToResponsesStream
 from tests.unit.gateway.providers.wire import payloads, responses_sdk, responses_streams, strategies
@@ -151,8 +152,8 @@ def test_an_in_stream_error_ends_in_an_error_event_and_response_failed() -> None
     ]
     assert response["output"][1]["arguments"] == '{"ci'
     assert not translator.ended_cleanly
-    produced = len("Let me check.") + len("get_weather") + len('{"ci')
-    assert translator.usage == usage.Usage(50, usage.estimate_tokens(produced), estimated=True)
+    produced = tokens.count("Let me check.") + tokens.count("get_weather") + tokens.count('{"ci')
+    assert translator.usage == usage.Usage(50, tokens.estimate(produced), estimated=True)
     assert translator.feed(chunk({"content": "more"})) == [] and translator.finish() == []
 
 

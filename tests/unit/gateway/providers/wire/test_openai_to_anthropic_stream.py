@@ -5,6 +5,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import tool_ids, usage
 from gateway.providers.wire.openai_to_anthropic_stream import OpenAIToAnthropicStream
 from tests.unit.gateway.providers.wire import payloads, strategies, streams
@@ -93,8 +94,8 @@ def test_a_stream_without_a_finish_reason_still_ends_in_a_whole_message() -> Non
     streams.check_anthropic_protocol(events)
     assert events[-2]["delta"]["stop_reason"] == "max_tokens"
     assert not translator.ended_cleanly
-    produced = len("Let me check.") + len("get_weather") + len('{"ci')
-    assert translator.usage == usage.Usage(50, usage.estimate_tokens(produced), estimated=True)
+    produced = tokens.estimate_text("Let me check." + "get_weather" + '{"ci')
+    assert translator.usage == usage.Usage(50, produced, estimated=True)
 
 
 def test_an_in_stream_error_becomes_an_anthropic_error_event() -> None:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.providers.wire import sse
+from gateway.providers.wire.errors import MalformedUpstream
 
 
 def decode_all(chunks: list[bytes]) -> list[sse.SseEvent]:
@@ -117,3 +119,39 @@ def test_encoders_write_what_the_decoder_reads_back() -> None:
     assert decoded[0].json() == chunk
     assert decoded[1].is_done
     assert decoded[2].event == "content_block_stop" and orjson.loads(decoded[2].data) == event
+
+
+def test_an_event_whose_blank_line_never_comes_is_cut_at_the_cap() -> None:
+    decoder = sse.SseDecoder(max_event=10_000)
+    line = b'data: {"choices": []}\n'
+    with pytest.raises(MalformedUpstream, match="10000 characters"):
+        for _ in range(10_000):
+            decoder.feed(line)
+
+
+def test_a_line_that_never_ends_is_cut_at_the_cap_even_when_trickled() -> None:
+    decoder = sse.SseDecoder(max_event=10_000)
+    assert decoder.feed(b"data: ") == []
+    with pytest.raises(MalformedUpstream):
+        for _ in range(20_000):
+            decoder.feed(b"x")
+
+
+def test_an_event_just_under_the_cap_is_decoded() -> None:
+    decoder = sse.SseDecoder(max_event=10_000)
+    payload = "y" * 9_000
+    events = [e for piece in split_at(f"data: {payload}\n\n".encode(), [1000, 5000, 9003]) for e in decoder.feed(piece)]
+    assert events == [sse.SseEvent(payload)]
+
+
+def test_the_cap_counts_the_event_in_progress_not_the_stream() -> None:
+    decoder = sse.SseDecoder(max_event=1_000)
+    events = [e for _ in range(100) for e in decoder.feed(b"data: " + b"z" * 500 + b"\n\n")]
+    assert len(events) == 100
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=30), st.integers(min_value=0, max_value=3))
+def test_splits_and_a_generous_cap_change_nothing(cuts: list[int], extra: int) -> None:
+    decoder = sse.SseDecoder(max_event=len(ANTHROPIC_BYTES) + extra)
+    events = [e for piece in split_at(ANTHROPIC_BYTES, cuts) for e in decoder.feed(piece)]
+    assert events + decoder.flush() == decode_all([ANTHROPIC_BYTES])

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import tokens
 from gateway.providers.wire import usage
+from gateway.providers.wire.errors import MalformedUpstream
 from tests.unit.gateway.providers.wire import payloads
 
 
@@ -53,17 +57,17 @@ def test_a_cut_anthropic_stream_is_charged_for_the_text_produced_and_flagged() -
     acc = usage.UsageAccumulator()
     for event in payloads.anthropic_stream()[:5]:  # cut after two text deltas
         acc.feed(event)
-    produced = len("Okay, let me") + len(" check both.")
-    assert acc.produced_chars == produced
-    assert acc.usage() == usage.Usage(472, -(-produced // 4), estimated=True)
+    produced = tokens.count("Okay, let me check both.")
+    assert acc.produced == produced
+    assert acc.usage() == usage.Usage(472, tokens.estimate(produced), estimated=True)
 
 
 def test_a_cut_openai_stream_uses_the_input_estimate_and_counts_tool_arguments() -> None:
     acc = usage.UsageAccumulator(input_estimate=100)
     for chunk in payloads.openai_stream()[:6]:
         acc.feed(chunk)
-    produced = len("Let me check.") + len("get_weather") + len('{"city": "Paris"}')
-    assert acc.usage() == usage.Usage(100, -(-produced // 4), estimated=True)
+    produced = tokens.estimate_text("Let me check." + "get_weather" + '{"city": "Paris"}')
+    assert acc.usage() == usage.Usage(100, produced, estimated=True)
 
 
 def test_message_delta_input_counts_replace_those_of_message_start() -> None:
@@ -77,10 +81,6 @@ def test_message_delta_input_counts_replace_those_of_message_start() -> None:
         }
     )
     assert acc.usage() == usage.Usage(12, 7, cache_read_tokens=5)
-
-
-def test_estimate_rounds_up() -> None:
-    assert [usage.estimate_tokens(n) for n in (0, 1, 4, 5)] == [0, 1, 1, 2]
 
 
 def test_cache_writes_reported_by_an_openai_compatible_router_are_counted_as_cache_writes() -> None:
@@ -110,7 +110,7 @@ def test_an_openai_stream_usage_chunk_with_cache_writes_is_charged_as_reported()
     assert acc.usage() == usage.Usage(30, 40, cache_read_tokens=20, cache_write_tokens=70)
 
 
-counts = st.integers(0, 10**9)
+counts = st.integers(0, usage.MAX_TOKENS // 3)  # prompt_tokens (the sum of three) stays a count the reader takes
 
 
 @given(counts, counts, counts, counts)
@@ -121,3 +121,79 @@ def test_usage_goes_through_either_api_and_back_unchanged(
     assert usage.from_openai({"usage": counted.to_openai()}) == counted
     assert usage.from_anthropic({"usage": counted.to_anthropic()}) == counted
     assert counted.to_openai()["prompt_tokens"] == counted.total_input_tokens
+
+
+int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+json_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.lists(int64, max_size=2),
+    st.dictionaries(st.text(max_size=3), int64, max_size=2),
+)
+OPENAI_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens")
+ANTHROPIC_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def is_count(value: object) -> bool:
+    return value is None or (type(value) is int and 0 <= value <= usage.MAX_TOKENS)
+
+
+def in_range(counted: usage.Usage) -> bool:
+    fields = (counted.input_tokens, counted.output_tokens, counted.cache_read_tokens, counted.cache_write_tokens)
+    return all(0 <= n <= usage.MAX_TOKENS for n in fields)
+
+
+@given(st.fixed_dictionaries(dict.fromkeys(OPENAI_FIELDS, json_values)))
+def test_openai_usage_is_either_sane_counts_or_a_malformed_upstream(values: dict[str, object]) -> None:
+    body = {
+        "usage": {
+            "prompt_tokens": values["prompt_tokens"],
+            "completion_tokens": values["completion_tokens"],
+            "prompt_tokens_details": {"cached_tokens": values["cached_tokens"]},
+        }
+    }
+    # The upstream's JSON goes through orjson, as on the wire: numbers past 64 bits never parse at all.
+    wire = orjson.loads(orjson.dumps(body))
+    if all(is_count(v) for v in values.values()):
+        counted = usage.from_openai(wire)
+        assert counted is not None and in_range(counted)
+    else:
+        with pytest.raises(MalformedUpstream, match="not a whole number of tokens"):
+            usage.from_openai(wire)
+
+
+@given(st.fixed_dictionaries(dict.fromkeys(ANTHROPIC_FIELDS, json_values)), st.booleans())
+def test_anthropic_usage_in_a_stream_never_takes_a_bad_count(values: dict[str, object], start: bool) -> None:
+    acc = usage.UsageAccumulator(input_estimate=5)
+    acc.feed({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "four words of text"}})
+    before = acc.usage()
+    event = {"type": "message_delta", "usage": values}
+    if start:
+        event = {"type": "message_start", "message": {"usage": values}}
+    if all(is_count(v) for v in values.values()):
+        acc.feed(event)
+        assert in_range(acc.usage())
+    else:
+        with pytest.raises(MalformedUpstream):
+            acc.feed(event)
+        assert acc.usage() == before  # nothing of the bad event was taken
+
+
+@pytest.mark.parametrize(
+    "value",
+    [3_000_000_000, -1, -(2**63), 12.5, 12.0, "12", True, [], {"n": 1}],
+    ids=["3e9", "negative", "min-int64", "fraction", "float", "string", "bool", "list", "object"],
+)
+def test_each_hostile_count_names_its_field_and_value(value: object) -> None:
+    with pytest.raises(MalformedUpstream, match=r"completion_tokens = .*not a whole number of tokens"):
+        usage.from_openai({"usage": {"prompt_tokens": 3, "completion_tokens": value}})
+
+
+def test_absent_and_null_counts_are_not_reported_rather_than_wrong() -> None:
+    assert usage.from_openai({"usage": {"prompt_tokens": None}}) == usage.Usage(0, 0)
+    acc = usage.UsageAccumulator(input_estimate=7)
+    acc.feed({"type": "message_start", "message": {"usage": {"input_tokens": None}}})
+    assert acc.usage().input_tokens == 7 and acc.usage().estimated
