@@ -128,6 +128,7 @@ def test_a_chat_upstream_gets_the_output_limit_in_the_field_it_reads(openai_type
 
 @pytest.mark.parametrize("route", [Route.NATIVE, Route.CHAT])
 def test_an_answer_whose_usage_is_no_count_is_a_malformed_response(route: Route) -> None:
+    body: dict[str, Any]
     if route is Route.NATIVE:
         body = {"id": "r", "object": "response", "output": [], "usage": {"input_tokens": "many", "output_tokens": 1}}
     else:
