@@ -8,6 +8,7 @@ it by exact method and path (`Gateway`).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -21,10 +22,10 @@ from starlette.types import Receive, Scope, Send
 import gateway
 from gateway import settings as settings_mod
 from gateway.accounting import leases
-from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi
+from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
 from gateway.observability import metrics as metrics_mod
-from gateway.serving import admission, anthropic_betas, calls, errors, supervisor
+from gateway.serving import admission, anthropic_betas, calls, errors, responses_flow, stored_responses, supervisor
 from gateway.serving import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ def create_runtime(
         config_stale_s=settings.config_stale_s,
         supervision=supervision,
         anthropic_betas=anthropic_betas.BetaPolicy.of(settings.anthropic_betas),
+        responses_settings=responses_flow.ResponsesSettings(
+            droppable_tools=settings.responses_drop_tools,
+            store=stored_responses.StoreSettings(retention=dt.timedelta(seconds=settings.responses_retention_s)),
+        ),
         upstream_max_body_bytes=settings.upstream_max_body_bytes,
     )
 
@@ -59,6 +64,7 @@ HOT_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("POST", "/v1/messages/count_tokens", anthropic.count_message_tokens),
     ("POST", "/v1/chat", native.native_chat),
     ("POST", "/v1/embeddings", openai.create_embeddings),
+    ("POST", "/v1/responses", responses_api.create_response),
 )
 
 
@@ -145,6 +151,7 @@ def create_app(
     app = Starlette(
         routes=[
             *openai.routes,
+            *responses_api.routes,
             *anthropic.routes,
             *native.routes,
             *admin.routes,
@@ -162,6 +169,7 @@ def create_app(
     app.state.chat = runtime.chat
     app.state.count_tokens = runtime.count_tokens
     app.state.embeddings = runtime.embeddings
+    app.state.responses = runtime.responses
     hot = Gateway(app, HOT_ROUTES, limits)
     app.state.bodies = inbound.BodyReader(hot.limits, runtime.metrics)
     app.state.in_flight = admission.InFlight()

@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from gateway.serving import anthropic_betas
 
 PREFIX = "TOKENHUB_"
+# Built-in Responses API tools left out (instead of refused) for upstreams that cannot run them: Codex offers
+# both on every request by default, and a model that never sees them loses nothing it was told to use.
+RESPONSES_DROP_TOOLS_DEFAULT = frozenset({"web_search", "tool_search"})
+_CLIENT_TOOL_TYPES = frozenset({"function", "custom", "namespace"})
 
 
 class SettingsError(ValueError):
@@ -55,6 +59,22 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def _tool_types(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip().lower() == "none":
+        return frozenset()
+    found = frozenset(entry.strip() for entry in raw.split(",") if entry.strip())
+    for entry in sorted(found):
+        if not entry.replace("_", "").isalnum() or not entry.isascii() or entry in _CLIENT_TOOL_TYPES:
+            raise SettingsError(
+                f"{PREFIX}{name} must list built-in tool types (like web_search) separated by commas, or none;"
+                f" got {entry!r}"
+            )
+    return found
 
 
 def _path(env: Mapping[str, str], name: str) -> pathlib.Path | None:
@@ -101,6 +121,9 @@ class Settings:
     health_probes: bool = True
     # Without Postgres and without a held lease: refuse (False, exact) or admit and charge later (True).
     budget_fail_open: bool = False
+    # Responses API: built-in tools dropped for translated upstreams, and how long stored responses are kept.
+    responses_drop_tools: frozenset[str] = RESPONSES_DROP_TOOLS_DEFAULT
+    responses_retention_s: float = 30 * 86400.0
     # Inbound limits (api/inbound.py, api/http_protocol.py): requests in flight on the model endpoints of this
     # process, and how long a client may take to send a request's head and its body.
     max_concurrent_requests: int = 1000
@@ -138,6 +161,9 @@ class Settings:
                 f"{PREFIX}CONFIG_STALE_SECONDS ({stale_s:g}) must be longer than {PREFIX}CONFIG_POLL_SECONDS"
                 f" ({poll_s:g}): a replica would turn unready between two revision checks"
             )
+        retention_days = _number(env, "RESPONSES_RETENTION_DAYS", 30.0)
+        if retention_days <= 0:
+            raise SettingsError(f"{PREFIX}RESPONSES_RETENTION_DAYS must be above 0, got {retention_days:g}")
         if port > 65535:
             raise SettingsError(f"{PREFIX}PORT must be a port number (0-65535), got {port!r}")
         return cls(
@@ -156,6 +182,8 @@ class Settings:
             config_stale_s=stale_s,
             health_probes=_flag(env, "HEALTH_PROBES", True),
             budget_fail_open=_flag(env, "BUDGET_FAIL_OPEN", False),
+            responses_drop_tools=_tool_types(env, "RESPONSES_DROP_TOOLS", RESPONSES_DROP_TOOLS_DEFAULT),
+            responses_retention_s=retention_days * 86400.0,
             max_concurrent_requests=_whole(env, "MAX_CONCURRENT_REQUESTS", 1000, minimum=1),
             header_timeout_s=_number(env, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),

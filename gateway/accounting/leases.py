@@ -30,7 +30,6 @@ from gateway.accounting.values import (
     Reservation,
     Shortfall,
     period_of,
-    seconds_to_next_window,
     window_of,
 )
 from gateway.store import errors as store_errors
@@ -140,23 +139,22 @@ class LeaseManager:
             self.stats.admitted += 1
             self.stats.admitted_unleased += 1
             return admitted
-        refusal = self._refusal(verdict, reachable)
+        refusal = self._refusal(reachable)
         self.stats.refused[refusal.reason] += 1
         return refusal
 
-    def _refusal(self, short: Shortfall, reachable: bool) -> Refusal:
+    def _refusal(self, reachable: bool) -> Refusal:
+        """Why a request still short when the rounds ended is refused: never "spent" on a guess.
+
+        A key whose budget or window the store reports gone is refused by ``try_admit`` itself; here the store was
+        unreachable, or it answered but the grants that could be had before the deadline did not cover the
+        request (other requests and replicas took them first): both are for a retry, not a limit reached.
+        """
         if not reachable:
-            return Refusal(
-                "unavailable",
-                "limits cannot be checked: the accounting store is unreachable and no lease is held for this key",
-                self.settings.retry_s,
-            )
-        retry = seconds_to_next_window(self._clock())
-        if short.requests:
-            return Refusal("rpm", "the key's requests-per-minute limit is reached", retry)
-        if short.tokens:
-            return Refusal("tpm", "the key's tokens-per-minute limit is reached", retry)
-        return Refusal("budget", "the key's monthly budget is spent")
+            message = "limits cannot be checked: the accounting store is unreachable and no lease is held for this key"
+        else:
+            message = f"the key's limits could not be confirmed within {self.settings.acquire_timeout_s:g}s; retry"
+        return Refusal("unavailable", message, self.settings.retry_s)
 
     def settle(self, reservation: Reservation, cost_usd: Decimal, tokens: int) -> Charge | None:
         """Record the actual cost and tokens; the returned charge goes into the log writer's transaction."""

@@ -25,7 +25,7 @@ from gateway.serving import auth, calls
 from gateway.serving import errors as serving_errors
 from gateway.store import idempotency_repo
 
-PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/chat", "/v1/embeddings"})
+PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/chat", "/v1/embeddings", "/v1/responses"})
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 

@@ -64,6 +64,7 @@ ENDPOINTS: Final[Mapping[str, str]] = MappingProxyType(
         "/v1/messages/count_tokens": "messages.count_tokens",
         "/v1/chat": "chat",
         "/v1/embeddings": "embeddings",
+        "/v1/responses": "responses",
     }
 )
 

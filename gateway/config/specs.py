@@ -139,6 +139,8 @@ class ProviderSpec(_Spec):
     timeout_seconds: Annotated[float, Field(alias="timeoutSeconds", gt=0, le=3600)] = 60.0
     health_check: Annotated[HealthCheck, Field(alias="healthCheck")] = HealthCheck()
     enabled: bool = True
+    # Whether the upstream serves OpenAI's Responses API (POST /responses); unset: true for type openai only.
+    responses_api: Annotated[bool | None, Field(alias="responsesAPI")] = None
 
     model_config = pydantic.ConfigDict(
         json_schema_extra={
@@ -154,6 +156,10 @@ class ProviderSpec(_Spec):
                 {
                     "rule": "self.type in ['vllm', 'openai-compatible'] || has(self.apiKeySecretRef)",
                     "message": "apiKeySecretRef is required for openai and anthropic providers",
+                },
+                {
+                    "rule": "!has(self.responsesAPI) || !self.responsesAPI || self.type != 'anthropic'",
+                    "message": "responsesAPI is for OpenAI-shaped providers, not type anthropic",
                 },
             ]
         }
@@ -178,7 +184,16 @@ class ProviderSpec(_Spec):
         needs_key = self.type in (ProviderType.OPENAI, ProviderType.ANTHROPIC)
         if needs_key and self.api_key_secret_ref is None:
             raise ValueError(f"apiKeySecretRef is required for type {self.type.value}")
+        if self.responses_api and self.type is ProviderType.ANTHROPIC:
+            raise ValueError("responsesAPI is for OpenAI-shaped providers, not type anthropic")
         return self
+
+    @property
+    def speaks_responses(self) -> bool:
+        """Whether Responses requests go to this provider as they are (``POST {baseURL}/responses``)."""
+        if self.responses_api is None:
+            return self.type is ProviderType.OPENAI
+        return self.responses_api
 
     @property
     def urls(self) -> tuple[str, ...]:

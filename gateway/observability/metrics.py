@@ -114,6 +114,29 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
             registry=registry,
         )
+        self.stored_responses_written = prom.Counter(
+            "tokenhub_stored_responses_written", "Stored Responses API objects written to Postgres.", registry=registry
+        )
+        self.stored_responses_write_errors = prom.Counter(
+            "tokenhub_stored_responses_write_errors",
+            "Failed writes of stored responses while Postgres was unreachable (retried).",
+            registry=registry,
+        )
+        self.stored_responses_dropped = prom.Counter(
+            "tokenhub_stored_responses_dropped",
+            "Responses that should have been stored but were not (each logged), by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.stored_responses_expired = prom.Counter(
+            "tokenhub_stored_responses_expired", "Stored responses deleted after their retention.", registry=registry
+        )
+        self.responses_tools_dropped = prom.Counter(
+            "tokenhub_responses_tools_dropped",
+            "Built-in tools left out of Responses requests to upstreams that cannot run them, by tool type.",
+            ["tool"],
+            registry=registry,
+        )
 
     def child(self, metric: M, *labels: str) -> M:
         """``metric.labels(*labels)``, looked up once per label combination: prometheus_client validates the

@@ -5,6 +5,7 @@
     ├── Unauthenticated                   401 no key; a malformed/unknown/disabled key    unauthenticated
     ├── Forbidden                         403 the key lacks the scope or the model        forbidden
     ├── ModelNotFound                     404 no model of that name for this key          model_not_found
+    ├── NotFound                          404 no stored object of the key has that id     not_found
     ├── RequestTimeout                    408 the head or the body came too slowly        request_timeout
     ├── IdempotencyInProgress             409 the same Idempotency-Key still runs         idempotency_in_progress
     ├── PayloadTooLarge                   413 the body passed its cap                     payload_too_large
@@ -95,6 +96,12 @@ class ClientClosed(RequestFailed):
     status = 499  # nginx's code for it: nobody is left to read the answer, but the log row says what happened
     kind = "invalid_request_error"
     error_class = CLIENT_CLOSED
+
+
+class NotFound(RequestFailed):
+    status = 404
+    kind = "invalid_request_error"
+    error_class = "not_found"
 
 
 class PayloadTooLarge(RequestFailed):

@@ -29,9 +29,11 @@ from gateway.serving import (
     embeddings,
     logwriter,
     prober,
+    responses_flow,
     routing_state,
     sharing,
     spool,
+    stored_responses,
     supervisor,
     upstreams,
 )
@@ -59,6 +61,7 @@ class Runtime:
         supervision: supervisor.Supervision | None = None,
         clock: Callable[[], float] = time.monotonic,
         anthropic_betas: anthropic_betas_mod.BetaPolicy | None = None,
+        responses_settings: responses_flow.ResponsesSettings | None = None,
         upstream_max_body_bytes: int = base.MAX_BODY_BYTES,
     ) -> None:
         self.metrics = metrics
@@ -91,6 +94,9 @@ class Runtime:
         self.chat = chat.ChatFlow(self.services)
         self.count_tokens = count_flow.CountFlow(self.services)
         self.embeddings = embeddings.EmbeddingsFlow(self.services)
+        responses_settings = responses_settings or responses_flow.ResponsesSettings()
+        self.stored_responses = stored_responses.ResponseStore(self.db, metrics, responses_settings.store)
+        self.responses = responses_flow.ResponsesFlow(self.services, self.stored_responses, responses_settings)
         self.prober = prober.Prober(
             self.config, self.upstreams, self.routing, leadership=health_repo.ProbeLock(self.db)
         )
@@ -153,6 +159,7 @@ class Runtime:
     async def _start(self) -> None:
         await self.db.open()
         self.logs.start(self.supervisor)
+        self.stored_responses.start(self.supervisor)
         self._lease_loops = [
             self.supervisor.start("lease-refill", self.leases.run_refills),
             self.supervisor.start("lease-upkeep", self.leases.run_upkeep),
@@ -182,6 +189,7 @@ class Runtime:
         if self._share_stats:
             await _step("the last statistics exchange", self.sharing.flush)
         await _step("the request-log flush", self.logs.stop)
+        await _step("the stored-responses flush", self.stored_responses.stop)
         for handle in self._lease_loops:
             await handle.stop()
         self._lease_loops.clear()

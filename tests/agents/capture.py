@@ -2,7 +2,8 @@
 
 It speaks just enough of the OpenAI Responses API (`POST /v1/responses`, for Codex) and the Anthropic Messages
 API (`POST /v1/messages` and `/v1/messages/count_tokens`, for Claude Code) for a CLI to finish a turn with a tool
-round trip (see `script`). Any other path is recorded and answered 404, so a start-up call we do not know shows
+round trip (see `script`); behind a gateway it also stands in for a Chat Completions upstream
+(`POST /v1/chat/completions`). Any other path is recorded and answered 404, so a start-up call we do not know shows
 up in the record instead of being guessed at. Credentials are redacted as they are recorded.
 """
 
@@ -15,7 +16,7 @@ from typing import IO, Any
 import orjson
 from aiohttp import web
 
-from tests.agents import messages_wire, responses_wire, script
+from tests.agents import chat_wire, messages_wire, responses_wire, script
 
 REDACTED_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie", "chatgpt-account-id"})
 
@@ -80,6 +81,8 @@ class CaptureServer:
             return await self._responses(request, body)
         if request.method == "POST" and request.path == "/v1/messages" and isinstance(body, dict):
             return await self._messages(request, body)
+        if request.method == "POST" and request.path == "/v1/chat/completions" and isinstance(body, dict):
+            return await self._chat(request, body)
         if request.method == "POST" and request.path == "/v1/messages/count_tokens":
             return web.json_response({"input_tokens": 10})
         error = {"type": "not_found_error", "message": f"{request.method} {request.path} is not served here"}
@@ -99,6 +102,13 @@ class CaptureServer:
         if body.get("stream"):
             return await self._stream(request, responses_wire.stream(body, reply_id, reply))
         return web.json_response(responses_wire.completed(body, reply_id, reply))
+
+    async def _chat(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        reply_id = f"chatcmpl_{next(self._ids):04d}"
+        reply = script.chat_reply(body)
+        if body.get("stream"):
+            return await self._stream(request, chat_wire.stream(body, reply_id, reply))
+        return web.json_response(chat_wire.completion(body, reply_id, reply))
 
     async def _messages(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         reply_id = f"msg_{next(self._ids):04d}"

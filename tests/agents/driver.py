@@ -1,4 +1,4 @@
-"""Runs one agent CLI against the capture server, both inside the caller's loopback-only network namespace.
+"""Runs one agent CLI against the capture server (or TokenHub in front of it), inside a loopback-only namespace.
 
 Started by `netns.run_driver` as `unshare --net ... python -m tests.agents.driver ...`. It refuses to run unless
 the only network interface it can see is `lo` (so a CLI can never reach a vendor's host), brings `lo` up, serves
@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from tests.agents import capture, clis, script
+from tests.agents import capture, clis, gateway_stage, script
 
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
@@ -71,32 +71,44 @@ async def _run(invocation: clis.Invocation, deadline_seconds: float) -> dict[str
     }
 
 
-async def drive(args: argparse.Namespace) -> dict[str, Any]:
+async def _turns(
+    args: argparse.Namespace, server: capture.CaptureServer, url: str, key: str | None
+) -> list[dict[str, Any]]:
+    """Run the CLI's turns against ``url`` (the capture server, or a gateway in front of it)."""
+    if args.cli == "codex":
+        invocations = clis.codex(args.binary, url, args.root, args.model or clis.CODEX_MODEL, args.follow_up)
+    else:
+        invocations = clis.claude(args.binary, url, args.root, args.model, args.follow_up)
+    extra = dict(item.split("=", 1) for item in args.env)
+    if key is not None:
+        extra |= {"CAPTURE_API_KEY": key, "ANTHROPIC_API_KEY": key}
+    invocations = [clis.Invocation([*args.wrap.split(), *i.argv], {**i.env, **extra}, i.cwd) for i in invocations]
+    (invocations[0].cwd / script.NOTE_FILE).write_text(args.note + "\n")
     turns: list[dict[str, Any]] = []
+    for invocation in invocations:
+        seen = len(server.requests)
+        turn = await _run(invocation, args.timeout)
+        turns.append({**turn, "requests": server.requests[seen:]})
+        if turn["returncode"] != 0:
+            break
+    return turns
+
+
+async def drive(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"cli": args.cli}
     with (args.root / "requests.jsonl").open("wb") as sink:
         server = capture.CaptureServer(sink)
         await server.start()
         try:
-            if args.cli == "codex":
-                invocations = clis.codex(
-                    args.binary, server.url, args.root, args.model or clis.CODEX_MODEL, args.follow_up
-                )
+            if args.gateway is None:
+                result["turns"] = await _turns(args, server, server.url, None)
             else:
-                invocations = clis.claude(args.binary, server.url, args.root, args.model, args.follow_up)
-            extra = dict(item.split("=", 1) for item in args.env)
-            invocations = [
-                clis.Invocation([*args.wrap.split(), *i.argv], {**i.env, **extra}, i.cwd) for i in invocations
-            ]
-            (invocations[0].cwd / script.NOTE_FILE).write_text(args.note + "\n")
-            for invocation in invocations:
-                seen = len(server.requests)
-                turn = await _run(invocation, args.timeout)
-                turns.append({**turn, "requests": server.requests[seen:]})
-                if turn["returncode"] != 0:
-                    break
+                async with gateway_stage.running(args.gateway, server.url, args.database_url, args.root) as stage:
+                    result["turns"] = await _turns(args, server, stage.url, stage.key)
+                    result["request_log"] = await stage.log_rows()
         finally:
             await server.close()
-    return {"cli": args.cli, "turns": turns}
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--follow-up", action="store_true", help="continue the session with a second turn")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment")
     parser.add_argument("--wrap", default="", help="a command prefix for the CLI, split on spaces (e.g. strace)")
+    parser.add_argument("--gateway", choices=gateway_stage.PROVIDER_TYPES, default=None, help="put TokenHub in front")
+    parser.add_argument("--database-url", default=None, help="the gateway's Postgres (a Unix socket), with --gateway")
     parser.add_argument("--out", type=pathlib.Path, required=True)
     args = parser.parse_args(argv)
     try:

@@ -44,8 +44,13 @@ def run_driver(
     follow_up: bool = False,
     env: Mapping[str, str] | None = None,
     wrap: str = "",
+    gateway: str | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
-    """Runs the CLI's turns in a fresh namespace; each turn's deadline is `timeout`, the whole run's a bit more."""
+    """Runs the CLI's turns in a fresh namespace; each turn's deadline is `timeout`, the whole run's a bit more.
+
+    With ``gateway`` (a provider type), TokenHub on ``database_url`` stands between the CLI and the capture server.
+    """
     root.mkdir(parents=True, exist_ok=True)
     out = root / "result.json"
     command = [
@@ -63,6 +68,7 @@ def run_driver(
         *(["--follow-up"] if follow_up else []),
         *(f"--env={name}={value}" for name, value in (env or {}).items()),
         *([f"--wrap={wrap}"] if wrap else []),
+        *([f"--gateway={gateway}", f"--database-url={database_url}"] if gateway else []),
     ]
     turns = 2 if follow_up else 1
     done = subprocess.run(command, cwd=REPO, capture_output=True, timeout=turns * timeout + 30, check=False)

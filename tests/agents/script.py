@@ -80,10 +80,21 @@ def codex_reply(body: Mapping[str, Any]) -> Reply:
     return Text(PLAIN_TEXT)
 
 
-def claude_reply(body: Mapping[str, Any]) -> Reply:
-    """A Messages request: answer a tool_result, else call Bash if the last user message asks about the note.
+def _shell_call(offered: set[Any]) -> ToolCall | None:
+    """A call of the first shell tool offered: Claude Code's Bash, else one of Codex's."""
+    if "Bash" in offered:
+        return ToolCall("Bash", {"command": COMMAND, "description": BASH_DESCRIPTION})
+    for name, arguments in _CODEX_SHELL_TOOLS.items():
+        if name in offered:
+            return ToolCall(name, arguments)
+    return None
 
-    Claude Code places `system`-role messages after the user's, so the last *user* message is the one read.
+
+def claude_reply(body: Mapping[str, Any]) -> Reply:
+    """A Messages request: answer a tool_result, else call the shell if the last user message asks about the note.
+
+    Claude Code places `system`-role messages after the user's, so the last *user* message is the one read. Behind
+    a gateway the Messages request may come from Codex, whose shell tool is then the one called.
     """
     users = [m for m in body.get("messages") or () if isinstance(m, Mapping) and m.get("role") == "user"]
     content = users[-1].get("content") if users else None
@@ -91,6 +102,22 @@ def claude_reply(body: Mapping[str, Any]) -> Reply:
     results = [block for block in blocks if block.get("type") == "tool_result"]
     if results:
         return Text(final_text(_token_in(results[-1].get("content"))))
-    if "Bash" in _offered(body) and any(NOTE_FILE in text for text in _texts(content)):
-        return ToolCall("Bash", {"command": COMMAND, "description": BASH_DESCRIPTION})
+    call = _shell_call(_offered(body))
+    if call is not None and any(NOTE_FILE in text for text in _texts(content)):
+        return call
+    return Text(PLAIN_TEXT)
+
+
+def chat_reply(body: Mapping[str, Any]) -> Reply:
+    """A Chat Completions request (a CLI's request translated by a gateway): the same rules, read from messages."""
+    messages = [m for m in body.get("messages") or () if isinstance(m, Mapping)]
+    if messages and messages[-1].get("role") == "tool":
+        return Text(final_text(_token_in(messages[-1].get("content"))))
+    users = [m for m in messages if m.get("role") == "user"]
+    offered = {
+        (tool.get("function") or {}).get("name") for tool in body.get("tools") or () if isinstance(tool, Mapping)
+    }
+    call = _shell_call(offered)
+    if call is not None and users and any(NOTE_FILE in text for text in _texts(users[-1].get("content"))):
+        return call
     return Text(PLAIN_TEXT)

@@ -19,10 +19,20 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
-from tests.fakes import anthropic_wire, faults, openai_wire, replies, vllm_wire
+from tests.fakes import anthropic_wire, faults, openai_wire, replies, responses_wire, vllm_wire
 
 Payload = dict[str, Any]
 Renderer = Callable[[Mapping[str, Any], str, faults.Fault | None], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Replier:
+    """How one generation endpoint answers: its reply ids, whole bodies, streams and in-stream errors."""
+
+    id_prefix: str
+    payload: Callable[[Mapping[str, Any], str, faults.Fault | None], Payload]
+    events: Callable[[Mapping[str, Any], str, faults.Fault | None], list[bytes]]
+    error_event: Callable[[faults.Fault], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +176,8 @@ class FakeUpstream:
         if request.method == "GET" and request.path == "/v1/models":
             return self._json(self.models_payload())
         if request.method == "POST" and request.path == self.generation_path:
-            return await self._generate(request, body, fault)
+            replier = Replier(self.reply_id_prefix, self.reply_payload, self.reply_events, self.error_event)
+            return await self._generate(request, body, fault, replier)
         extra = self.extra_routes().get((request.method, request.path))
         if extra is not None and fault is not None and fault.kind == "malformed_json":
             return web.Response(body=b'{"object": "broken", "data": [', content_type="application/json")
@@ -177,24 +188,28 @@ class FakeUpstream:
         return self._json({"error": {"message": f"no route {request.method} {request.path}"}}, 404)
 
     async def _generate(
-        self, request: web.Request, body: Mapping[str, Any], fault: faults.Fault | None
+        self, request: web.Request, body: Mapping[str, Any], fault: faults.Fault | None, replier: Replier
     ) -> web.StreamResponse:
         self._replies += 1
-        reply_id = f"{self.reply_id_prefix}{self._replies}"
+        reply_id = f"{replier.id_prefix}{self._replies}"
         tool = fault if fault is not None and fault.kind in ("tool_call", "cached") else None  # shapes the reply
         if body.get("stream") is True:
-            return await self._stream(request, self.reply_events(body, reply_id, tool), fault)
+            return await self._stream(request, replier.events(body, reply_id, tool), fault, replier.error_event)
         if fault is not None and fault.kind == "malformed_json":
             return web.Response(body=b'{"id": "broken", "choices": [', content_type="application/json")
         if fault is not None and fault.kind == "stall_after":
             await self._wait(None)
-        encoded = orjson.dumps(self.reply_payload(body, reply_id, tool))
+        encoded = orjson.dumps(replier.payload(body, reply_id, tool))
         if fault is not None and fault.kind == "cut_after":
             return await self._cut_body(request, encoded)
         return web.Response(body=encoded, content_type="application/json")
 
     async def _stream(
-        self, request: web.Request, events: list[bytes], fault: faults.Fault | None
+        self,
+        request: web.Request,
+        events: list[bytes],
+        fault: faults.Fault | None,
+        error_event: Callable[[faults.Fault], bytes],
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
@@ -205,7 +220,7 @@ class FakeUpstream:
                 break
             await response.write(event)
         if stop_at is not None and fault is not None and fault.kind == "error_event_after":
-            await response.write(self.error_event(fault))
+            await response.write(error_event(fault))
         if stop_at is not None and fault is not None and fault.kind == "stall_after":
             await self._wait(None)
         if stop_at is not None and fault is not None and fault.kind == "cut_after":
@@ -226,9 +241,45 @@ class FakeUpstream:
 
 
 class OpenAIUpstream(FakeUpstream):
+    """Chat Completions, embeddings and the Responses API, whose stored responses it keeps in memory."""
+
     generation_path = "/v1/chat/completions"
     reply_id_prefix = "chatcmpl-fake"
     default_models: ClassVar[tuple[str, ...]] = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small")
+    serves_responses: ClassVar[bool] = True
+
+    def __init__(self, *, api_key: str | None = None, models: tuple[str, ...] | None = None) -> None:
+        super().__init__(api_key=api_key, models=models)
+        self.stored: dict[str, list[dict[str, Any]]] = {}  # response id -> the conversation including it
+
+    async def _route(
+        self, request: web.Request, body: Mapping[str, Any], fault: faults.Fault | None
+    ) -> web.StreamResponse:
+        if not (self.serves_responses and request.method == "POST" and request.path == "/v1/responses"):
+            return await super()._route(request, body, fault)
+        previous = body.get("previous_response_id")
+        history: list[dict[str, Any]] = []
+        if isinstance(previous, str):
+            if previous not in self.stored:
+                return self._json(responses_wire.not_found(previous), 404)
+            history = self.stored[previous]
+
+        def payload(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> Payload:
+            return self._kept(body, responses_wire.response(body, reply_id, tool, history), history)
+
+        def events(body: Mapping[str, Any], reply_id: str, tool: faults.Fault | None) -> list[bytes]:
+            self._kept(body, responses_wire.response(body, reply_id, tool, history), history)
+            return responses_wire.stream_events(body, reply_id, tool, history)
+
+        def error_event(fault: faults.Fault) -> bytes:
+            return responses_wire.error_event(self.error_payload(fault, "", 0))
+
+        return await self._generate(request, body, fault, Replier("resp_fake", payload, events, error_event))
+
+    def _kept(self, body: Mapping[str, Any], done: Payload, history: list[dict[str, Any]]) -> Payload:
+        if body.get("store") is not False:
+            self.stored[done["id"]] = [*history, *responses_wire.items(body), *done["output"]]
+        return done
 
     def error_payload(self, fault: faults.Fault, presented_key: str, prompt: int) -> Payload:
         return openai_wire.error(fault, presented_key=presented_key, prompt=prompt)
@@ -248,6 +299,7 @@ class OpenAIUpstream(FakeUpstream):
 
 class VLLMUpstream(OpenAIUpstream):
     default_models: ClassVar[tuple[str, ...]] = ("meta-llama/Llama-3.1-8B-Instruct",)
+    serves_responses: ClassVar[bool] = False  # a Chat-Completions-only server, as TokenHub's vllm type assumes
 
     def error_payload(self, fault: faults.Fault, presented_key: str, prompt: int) -> Payload:
         return vllm_wire.error(fault, presented_key=presented_key, prompt=prompt)

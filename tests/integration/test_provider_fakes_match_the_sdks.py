@@ -135,3 +135,29 @@ async def test_the_anthropic_sdk_reads_anthropic_error_bodies(
     assert caught.value.status_code == status
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["error"]["type"] == error_type
+
+
+async def test_the_openai_sdk_reads_the_fakes_responses_api_whole_streamed_and_continued(
+    openai_upstream: upstreams.OpenAIUpstream,
+) -> None:
+    async with openai_client(openai_upstream) as client:
+        first = await client.responses.create(model="gpt-4o-mini", input="one two three", instructions="be kind")
+        assert first.output_text == "echo: one two three"
+        assert first.usage is not None and (first.usage.input_tokens, first.usage.output_tokens) == (5, 4)
+        async with client.responses.stream(model="gpt-4o-mini", input="four", previous_response_id=first.id) as s:
+            second = await s.get_final_response()
+        assert second.output_text == "echo: four" and second.previous_response_id == first.id
+        assert second.usage is not None and second.usage.input_tokens == 3 + 4 + 1  # the stored turn, then "four"
+        with pytest.raises(openai.NotFoundError):
+            await client.responses.create(model="gpt-4o-mini", input="x", previous_response_id="resp_unknown")
+
+
+async def test_the_openai_sdk_reads_the_fakes_responses_stream_error(
+    openai_upstream: upstreams.OpenAIUpstream,
+) -> None:
+    openai_upstream.script(faults.error_event_after(3))
+    async with openai_client(openai_upstream) as client:
+        stream = await client.responses.create(model="gpt-4o-mini", input="x", stream=True)
+        kinds = [event.type async for event in stream]
+    assert kinds[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
+    assert kinds[-2:] == ["error", "response.failed"]

@@ -12,7 +12,7 @@ import pydantic
 from pydantic import json_schema
 
 import gateway
-from gateway.api.openapi import anthropic_schema, native_schema, openai_schema, responses_schema
+from gateway.api.openapi import anthropic_schema, native_schema, openai_schema, responses_api_schema, responses_schema
 
 JSON = "application/json"
 REF = "#/components/schemas/{model}"
@@ -44,6 +44,7 @@ def schemas() -> dict[str, Any]:
         anthropic_schema.MessagesCountTokensRequest,
         anthropic_schema.MessagesTokenCount,
         native_schema.NativeChatRequest,
+        responses_api_schema.ResponsesRequest,
     )
     wanted = [(model, "validation") for model in (*requests, *responses_schema.models())]
     _, top = json_schema.models_json_schema(wanted, ref_template=REF)  # type: ignore[arg-type]
@@ -173,6 +174,14 @@ def paths() -> dict[str, Any]:
             openai_error,
             "createEmbeddings",
         ),
+        "/v1/responses": _model_call(
+            "OpenAI Responses, routed to any provider (translated for Chat Completions and Anthropic upstreams)",
+            responses_api_schema.ResponsesRequest,
+            _completion("the response (or its stream of events)"),
+            openai_error,
+            "createResponse",
+        ),
+        "/v1/responses/{response_id}": _stored_response(openai_error),
         "/v1/models": {
             "get": {
                 "operationId": "listModels",
@@ -214,6 +223,28 @@ def paths() -> dict[str, Any]:
             "this document",
             {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}}},
         ),
+    }
+
+
+def _stored_response(error: type[pydantic.BaseModel]) -> dict[str, Any]:
+    """``GET`` and ``DELETE`` of a response stored by the same ApiKey (any other key's id is a 404)."""
+    parameter = {"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+    return {
+        "get": {
+            "operationId": "getResponse",
+            "summary": "A response this key stored (store not false), as it was answered",
+            "security": security,
+            "parameters": [parameter],
+            "responses": {"200": _json("the stored response", responses_schema.StoredResponse), **_errors(error)},
+        },
+        "delete": {
+            "operationId": "deleteResponse",
+            "summary": "Forget a response this key stored",
+            "security": security,
+            "parameters": [parameter],
+            "responses": {"200": _json("deleted", responses_schema.DeletedResponse), **_errors(error)},
+        },
     }
 
 

@@ -108,8 +108,23 @@ class Readiness(base.Open):
     reason: str | None = None
 
 
+class StoredResponse(base.Open):
+    """A Response object as ``POST /v1/responses`` answered it."""
+
+    id: str
+    object: Literal["response"]
+
+
+class DeletedResponse(base.Open):
+    id: str
+    object: Literal["response"]
+    deleted: Literal[True]
+
+
 def models() -> tuple[type[pydantic.BaseModel], ...]:
     return (
+        StoredResponse,
+        DeletedResponse,
         OpenAIError,
         AnthropicError,
         OpenAIModelList,

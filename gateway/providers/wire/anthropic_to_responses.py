@@ -3,17 +3,27 @@
 Content blocks map one to one, in order: ``thinking`` becomes a reasoning item whose summary is the thinking
 text (Anthropic's thinking is itself summarised for current models) and whose ``encrypted_content`` carries
 the block for the way back; ``redacted_thinking`` a reasoning item with no summary; ``text`` a message item;
-``tool_use`` a function call. Cache reads and cache writes stay in the usage, which Chat Completions could not
-carry. ``max_tokens`` and ``refusal`` stops make the response incomplete.
+``tool_use`` a function call (or a custom tool call, its input taken out of ``{"input": ...}``). Cache reads
+and cache writes stay in the usage, which Chat Completions could not carry. ``max_tokens`` and ``refusal``
+stops make the response incomplete.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from gateway.providers.wire import reasoning_state, responses_objects, tool_arguments, tool_ids, usage
+from gateway.providers.wire import (
+    reasoning_state,
+    responses_objects,
+    tool_arguments,
+    tool_ids,
+    tool_namespaces,
+    usage,
+)
+from gateway.providers.wire.responses_to_anthropic import CUSTOM_INPUT
 
 INCOMPLETE_REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -38,8 +48,9 @@ def response(
         status=status,
     )
     output: list[dict[str, Any]] = out["output"]
+    tools = _Tools(tool_namespaces.names(request), tool_namespaces.custom_names(request))
     for block in body.get("content") or ():
-        item = _item(block, response_id, len(output), status)
+        item = _item(block, response_id, len(output), status, tools)
         if item is not None:
             output.append(item)
     if incomplete:
@@ -52,7 +63,20 @@ def incomplete_reason(stop_reason: object) -> str | None:
     return INCOMPLETE_REASONS.get(stop_reason) if isinstance(stop_reason, str) else None
 
 
-def _item(block: dict[str, Any], response_id: str, index: int, status: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class _Tools:
+    namespaced: dict[str, tuple[str, str]]  # flat name -> (namespace, name)
+    custom: frozenset[str]  # flat names of custom (free-form input) tools
+
+
+def custom_input(value: object) -> str:
+    """A custom tool's free-form input from the ``tool_use`` input Anthropic produced (``{"input": ...}``)."""
+    if isinstance(value, dict) and isinstance(value.get(CUSTOM_INPUT), str):
+        return str(value[CUSTOM_INPUT])
+    return tool_arguments.to_arguments(value)
+
+
+def _item(block: dict[str, Any], response_id: str, index: int, status: str, tools: _Tools) -> dict[str, Any] | None:
     kind = block.get("type")
     if kind == "text":
         item_id = responses_objects.item_id("message", response_id, index)
@@ -67,10 +91,19 @@ def _item(block: dict[str, Any], response_id: str, index: int, status: str) -> d
             item_id, summary=summary, encrypted_content=reasoning_state.encode(block)
         )
     if kind == "tool_use":
+        called = str(block.get("name") or "")
+        namespace, name = tools.namespaced.get(called, (None, called))
+        call_id = tool_ids.from_anthropic(str(block.get("id") or ""))
+        if called in tools.custom:
+            item_id = responses_objects.item_id("custom_tool_call", response_id, index)
+            return responses_objects.custom_call_item(
+                item_id, call_id, name, custom_input(block.get("input")), namespace=namespace
+            )
         return responses_objects.function_call_item(
             responses_objects.item_id("function_call", response_id, index),
-            tool_ids.from_anthropic(str(block.get("id") or "")),
-            str(block.get("name") or ""),
+            call_id,
+            name,
             tool_arguments.to_arguments(block.get("input")),
+            namespace=namespace,
         )
     return None  # server tool blocks: built-in tools are refused before they could be used

@@ -19,6 +19,7 @@ from gateway.providers.wire import (
     reasoning_state,
     responses_objects,
     tool_ids,
+    tool_namespaces,
     usage,
 )
 from gateway.providers.wire.chat_to_responses_stream import CUT_SHORT
@@ -41,6 +42,8 @@ class AnthropicToResponsesStream:
         )
         self._usage = usage.UsageAccumulator(input_estimate)
         self._blocks: dict[int, dict[str, Any]] = {}  # open thinking blocks by index, as they will be sent back
+        self._custom = tool_namespaces.custom_names(request)
+        self._custom_json: dict[int, str] = {}  # open custom tool calls by index: their JSON so far
         self._stop_reason: str | None = None
         self._clean = False
 
@@ -64,10 +67,9 @@ class AnthropicToResponsesStream:
         out: list[dict[str, Any]] = []
         kind = event.get("type")
         if kind == "error":
-            error = event.get("error") or {}
-            error_type = str(error.get("type") or "api_error")
-            status = error_bodies.ANTHROPIC_STATUSES.get(error_type, 500)
-            message = str(error.get("message") or "the upstream reported an error")
+            read = error_bodies.read(event)  # the upstream's words made safe to echo
+            status = error_bodies.ANTHROPIC_STATUSES.get(read.type or "api_error", 500)
+            message = read.message
             self._writer.fail(out, self._usage.usage(), code=responses_objects.error_code(status), message=message)
             return out
         self._writer.start(out)
@@ -111,9 +113,14 @@ class AnthropicToResponsesStream:
                 writer.text(out, block["text"])
         elif kind == "tool_use":
             call_id = tool_ids.from_anthropic(str(block.get("id") or ""))
-            writer.call(out, index, call_id=call_id, name=str(block.get("name") or ""))
-            if block.get("input"):
-                writer.arguments(out, index, orjson.dumps(block["input"]).decode())
+            name = str(block.get("name") or "")
+            custom = name in self._custom
+            writer.call(out, index, call_id=call_id, name=name, custom=custom)
+            given = orjson.dumps(block["input"]).decode() if block.get("input") else ""
+            if custom:  # its input is the string inside {"input": ...}: sent whole when the block ends
+                self._custom_json[index] = given
+            elif given:
+                writer.arguments(out, index, given)
 
     def _block_delta(self, index: int, delta: dict[str, Any], out: list[dict[str, Any]]) -> None:
         kind = delta.get("type")
@@ -129,12 +136,25 @@ class AnthropicToResponsesStream:
                 delta.get("signature") or ""
             )
         elif kind == "input_json_delta" and delta.get("partial_json") and self._writer.has_call(index):
-            self._writer.arguments(out, index, delta["partial_json"])
+            if index in self._custom_json:
+                self._custom_json[index] += delta["partial_json"]
+            else:
+                self._writer.arguments(out, index, delta["partial_json"])
 
     def _block_stop(self, index: int, out: list[dict[str, Any]]) -> None:
         block = self._blocks.pop(index, None)
         if block is not None:
             self._writer.close_reasoning(out, encrypted_content=reasoning_state.encode(block))
+        elif index in self._custom_json and self._writer.has_call(index):
+            text = self._custom_json.pop(index)
+            try:
+                parsed: object = orjson.loads(text) if text else {}
+            except orjson.JSONDecodeError:
+                parsed = text
+            tool_input = anthropic_to_responses.custom_input(parsed) if not isinstance(parsed, str) else parsed
+            if tool_input:
+                self._writer.arguments(out, index, tool_input)
+            self._writer.close_call(out, index)
         elif self._writer.has_call(index):
             if not self._writer.open_calls()[index]:
                 self._writer.arguments(out, index, "{}")  # a call without arguments, as the whole Message shows it

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from gateway.providers.wire import responses_objects, usage
+from gateway.providers.wire import responses_objects, tool_namespaces, usage
 
 INCOMPLETE_REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -52,8 +52,9 @@ def response(
     if parts:
         msg_id = responses_objects.item_id("message", response_id, len(output))
         output.append(responses_objects.message_item(msg_id, parts, status=status))
+    namespaced = tool_namespaces.names(request)
     for call in message.get("tool_calls") or ():
-        output.append(_call_item(call, response_id, len(output)))
+        output.append(_call_item(call, response_id, len(output), namespaced))
     if incomplete:
         out["incomplete_details"] = {"reason": incomplete}
     reported = usage.from_openai(body) or usage.Usage(0, 0)
@@ -85,18 +86,23 @@ def _text(content: object) -> str:
     return ""
 
 
-def _call_item(call: dict[str, Any], response_id: str, index: int) -> dict[str, Any]:
+def _call_item(
+    call: dict[str, Any], response_id: str, index: int, namespaced: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
     call_id = str(call.get("id") or responses_objects.item_id("function_call", response_id, index))
     custom = call.get("custom")
     if call.get("type") == "custom" and isinstance(custom, dict):
         item_id = responses_objects.item_id("custom_tool_call", response_id, index)
+        namespace, name = namespaced.get(str(custom.get("name") or ""), (None, str(custom.get("name") or "")))
         return responses_objects.custom_call_item(
-            item_id, call_id, str(custom.get("name") or ""), str(custom.get("input") or "")
+            item_id, call_id, name, str(custom.get("input") or ""), namespace=namespace
         )
     function = call.get("function") or {}
+    namespace, name = namespaced.get(str(function.get("name") or ""), (None, str(function.get("name") or "")))
     return responses_objects.function_call_item(
         responses_objects.item_id("function_call", response_id, index),
         call_id,
-        str(function.get("name") or ""),
+        name,
         str(function.get("arguments") or ""),
+        namespace=namespace,
     )

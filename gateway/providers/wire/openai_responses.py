@@ -241,6 +241,8 @@ def _validate_items(items: list[Any], *, chained: bool) -> None:
     for i, item in enumerate(items):
         at = f"input[{i}]"
         kind = item_type(checks.obj(item, at))
+        if item.get("type") is not None and not isinstance(item["type"], str):
+            raise checks.wrong_type(f"{at}.type", "a string", item["type"])
         if kind == "message":
             _validate_message(item, at)
         elif kind in CALL_TYPES:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from gateway.providers.wire import responses_objects, usage
+from gateway.providers.wire import responses_objects, tool_namespaces, usage
 
 Out = list[dict[str, Any]]
 
@@ -30,6 +30,7 @@ class _Item:
     part_kinds: list[str] = field(default_factory=list)  # "output_text", "refusal", "reasoning_text", "summary"
     call_id: str = ""
     name: str = ""
+    namespace: str | None = None
     encrypted_content: str | None = None
     closed_parts: int = 0  # parts whose .done events were sent
     status: str | None = None  # set once the item is done
@@ -57,14 +58,19 @@ class _Item:
             )
         arguments = self.text(0) if self.parts else ""
         if self.kind == "custom_tool_call":
-            return responses_objects.custom_call_item(self.id, self.call_id, self.name, arguments)
-        return responses_objects.function_call_item(self.id, self.call_id, self.name, arguments, status=status)
+            return responses_objects.custom_call_item(
+                self.id, self.call_id, self.name, arguments, namespace=self.namespace
+            )
+        return responses_objects.function_call_item(
+            self.id, self.call_id, self.name, arguments, status=status, namespace=self.namespace
+        )
 
 
 class ResponsesEventWriter:
     def __init__(self, request: dict[str, Any], *, response_id: str, created_at: int, model: str) -> None:
         """``request`` is the validated Responses request, echoed in every ``response`` object sent."""
         self._request = request
+        self._namespaced = tool_namespaces.names(request)
         self._id = response_id
         self._created_at = created_at
         self.model = model
@@ -137,12 +143,16 @@ class ResponsesEventWriter:
         self._close_message(out)
 
     def call(self, out: Out, key: object, *, call_id: str, name: str, custom: bool = False) -> None:
-        """Open a tool call, known by ``key`` to the caller; an open message or reasoning item ends first."""
+        """Open a tool call, known by ``key`` to the caller; an open message or reasoning item ends first.
+
+        ``name`` is the name the upstream called: a namespaced tool's joined name is split (``tool_namespaces``).
+        """
         self.start(out)
         self._close_message(out)
         self.close_reasoning(out)
         kind = "custom_tool_call" if custom else "function_call"
-        item = self._add(out, kind, call_id=call_id, name=name)
+        namespace, name = self._namespaced.get(name, (None, name))
+        item = self._add(out, kind, call_id=call_id, name=name, namespace=namespace)
         item.parts.append([])
         self._calls[key] = item
 
@@ -223,9 +233,10 @@ class ResponsesEventWriter:
         self._close_part(out, item)
         self._done(out, item, "completed")
 
-    def _add(self, out: Out, kind: str, *, call_id: str = "", name: str = "") -> _Item:
+    def _add(self, out: Out, kind: str, *, call_id: str = "", name: str = "", namespace: str | None = None) -> _Item:
         index = len(self._items)
-        item = _Item(kind, index, responses_objects.item_id(kind, self._id, index), call_id=call_id, name=name)
+        item_id = responses_objects.item_id(kind, self._id, index)
+        item = _Item(kind, index, item_id, call_id=call_id, name=name, namespace=namespace)
         self._items.append(item)
         self._emit(out, "response.output_item.added", output_index=index, item=item.body("in_progress"))
         return item

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.providers.wire import usage
+from gateway.providers.wire.errors import MalformedUpstream
 
 ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "custom_tool_call": "ctc", "reasoning": "rs"}
 ECHOED = (
@@ -107,9 +108,10 @@ def refusal_part(refusal: str) -> dict[str, Any]:
 
 
 def function_call_item(
-    item_id: str, call_id: str, name: str, arguments: str, *, status: str = "completed"
+    item_id: str, call_id: str, name: str, arguments: str, *, status: str = "completed", namespace: str | None = None
 ) -> dict[str, Any]:
-    return {
+    """A function call; ``namespace`` names the namespace tool it belongs to, if any."""
+    item = {
         "type": "function_call",
         "id": item_id,
         "call_id": call_id,
@@ -117,10 +119,18 @@ def function_call_item(
         "arguments": arguments,
         "status": status,
     }
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
 
 
-def custom_call_item(item_id: str, call_id: str, name: str, tool_input: str) -> dict[str, Any]:
-    return {"type": "custom_tool_call", "id": item_id, "call_id": call_id, "name": name, "input": tool_input}
+def custom_call_item(
+    item_id: str, call_id: str, name: str, tool_input: str, *, namespace: str | None = None
+) -> dict[str, Any]:
+    item = {"type": "custom_tool_call", "id": item_id, "call_id": call_id, "name": name, "input": tool_input}
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
 
 
 def reasoning_item(
@@ -166,4 +176,9 @@ def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    """A reported count (0 when absent or null); ``MalformedUpstream`` when it is no whole count of tokens."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= usage.MAX_TOKENS:
+        return value
+    raise MalformedUpstream(f"the upstream reported a usage count of {str(value)[:40]!r}: not a whole number of tokens")

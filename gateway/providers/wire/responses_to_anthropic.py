@@ -4,7 +4,8 @@ Going through Chat Completions would lose what Anthropic needs and Chat cannot c
 back with their signatures (Anthropic refuses a tool-use turn of a thinking model without them; they travel in
 ``encrypted_content``, see ``reasoning_state``), images in tool results, and ``reasoning.effort`` as a
 thinking budget. System and developer messages join ``system``; calls become ``tool_use`` blocks of the
-assistant turn, outputs ``tool_result`` blocks of the next user turn. What has no equivalent is refused.
+assistant turn, outputs ``tool_result`` blocks of the next user turn. A custom (free-form input) tool becomes
+a tool taking one string, ``{"input": ...}``; namespaced tools go up flat. What has no equivalent is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any, Final
 
 import orjson
 
-from gateway.providers.wire import media, openai_responses, reasoning_state, tool_arguments, tool_ids
+from gateway.providers.wire import (
+    media,
+    openai_responses,
+    reasoning_state,
+    tool_arguments,
+    tool_ids,
+    tool_namespaces,
+)
 from gateway.providers.wire.errors import Untranslatable
 from gateway.providers.wire.openai_to_anthropic import DEFAULT_MAX_TOKENS, JSON_OBJECT_INSTRUCTION
 from gateway.providers.wire.responses_to_chat import UNSUPPORTED
@@ -29,6 +37,7 @@ MIN_BUDGET = 1024
 # smallest output limit of Anthropic's thinking models (32,000 tokens)
 MAX_DEFAULT_TOKENS = 32000
 TOOL_CHOICES: Final[Mapping[str, str]] = MappingProxyType({"auto": "auto", "none": "none", "required": "any"})
+CUSTOM_INPUT = "input"  # the one field of the object a custom tool's free-form input travels in
 
 
 def request(body: dict[str, Any], *, model: str | None = None) -> dict[str, Any]:
@@ -106,15 +115,18 @@ def _messages(items: list[dict[str, Any]], system: list[str]) -> list[dict[str, 
             thinking = reasoning_state.decode(item.get("encrypted_content"))
             if thinking is not None:  # reasoning from anywhere else is opaque to Anthropic: dropped
                 add("assistant", thinking)
-        elif kind == "function_call":
+        elif kind in ("function_call", "custom_tool_call"):
+            arguments = (
+                tool_arguments.to_input(item["arguments"]) if kind == "function_call" else {CUSTOM_INPUT: item["input"]}
+            )
             tool_use = {
                 "type": "tool_use",
                 "id": tool_ids.to_anthropic(item["call_id"]),
-                "name": item["name"],
-                "input": tool_arguments.to_input(item["arguments"]),
+                "name": tool_namespaces.call_name(item),
+                "input": arguments,
             }
             add("assistant", tool_use)
-        elif kind == "function_call_output":
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             result = {
                 "type": "tool_result",
                 "tool_use_id": tool_ids.to_anthropic(item["call_id"]),
@@ -228,17 +240,18 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
     if not tools:
         return
     converted: list[dict[str, Any]] = []
-    for j, tool in enumerate(tools):
-        if tool["type"] != "function":
-            raise Untranslatable(f"tools[{j}].type", f"{tool['type']!r} tools have no Anthropic equivalent")
+    for _, tool in tool_namespaces.flat_tools(tools):
         spec: dict[str, Any] = {"name": tool["name"]}
         if tool.get("description"):
             spec["description"] = tool["description"]
-        spec["input_schema"] = tool.get("parameters") or {"type": "object", "properties": {}}
+        if tool["type"] == "custom":
+            spec["input_schema"] = custom_input_schema(tool.get("format"))
+        else:
+            spec["input_schema"] = tool.get("parameters") or {"type": "object", "properties": {}}
         converted.append(spec)
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice["type"] == "allowed_tools":
-        allowed = {t.get("name") for t in choice["tools"] if t.get("type") == "function"}
+        allowed = {t.get("name") for t in choice["tools"] if t.get("type") in ("function", "custom")}
         converted = [t for t in converted if t["name"] in allowed]
         choice = choice["mode"]
     out["tools"] = converted
@@ -253,3 +266,15 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
             mapped["disable_parallel_tool_use"] = True
     if mapped is not None:
         out["tool_choice"] = mapped
+
+
+def custom_input_schema(fmt: object) -> dict[str, Any]:
+    """The input schema of a custom (free-form input) tool: one string, with its grammar described when it has one."""
+    description = "The tool's whole input, as free-form text (not JSON)."
+    if isinstance(fmt, dict) and fmt.get("type") == "grammar":
+        description += f" It must match this {fmt.get('syntax') or ''} grammar:\n{fmt.get('definition') or ''}"
+    return {
+        "type": "object",
+        "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
+        "required": [CUSTOM_INPUT],
+    }

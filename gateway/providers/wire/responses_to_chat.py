@@ -2,17 +2,18 @@
 
 Input items become messages in order: ``instructions`` and system/developer messages become system messages
 where they stand, function calls join the assistant message before them as ``tool_calls``, outputs become
-tool messages. Reasoning items are dropped: Chat Completions has no field to send reasoning back (OpenAI's
-encrypted content is opaque to every other server, and sending raw reasoning back breaks some reasoning
-servers), and refusing them would break every multi-turn agent, which always replays them. What has no Chat
-equivalent is refused with ``Untranslatable`` naming the field; docs/wire.md has the whole table.
+tool messages; the tools of a ``namespace`` go up flat (``tool_namespaces``). Reasoning items are dropped: Chat
+Completions has no field to send reasoning back (OpenAI's encrypted content is opaque to every other server,
+and sending raw reasoning back breaks some reasoning servers), and refusing them would break every multi-turn
+agent, which always replays them. What has no Chat equivalent is refused with ``Untranslatable`` naming the
+field; docs/wire.md has the whole table.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from gateway.providers.wire import openai_responses
+from gateway.providers.wire import openai_responses, tool_namespaces
 from gateway.providers.wire.errors import Untranslatable
 
 UNSUPPORTED = {
@@ -151,14 +152,11 @@ def _tool_output(output: object, at: str) -> str | list[dict[str, Any]]:
 def _add_call(out: list[dict[str, Any]], item: dict[str, Any]) -> None:
     """Add a call to the assistant message it belongs to: the last message, if that is an assistant message
     whose earlier calls (if any) are still unanswered; otherwise a new one."""
+    name = tool_namespaces.call_name(item)
     if item["type"] == "function_call":
-        call = {
-            "id": item["call_id"],
-            "type": "function",
-            "function": {"name": item["name"], "arguments": item["arguments"]},
-        }
+        call = {"id": item["call_id"], "type": "function", "function": {"name": name, "arguments": item["arguments"]}}
     else:
-        call = {"id": item["call_id"], "type": "custom", "custom": {"name": item["name"], "input": item["input"]}}
+        call = {"id": item["call_id"], "type": "custom", "custom": {"name": name, "input": item["input"]}}
     last = out[-1] if out else None
     if last is None or last["role"] != "assistant":
         last = {"role": "assistant", "content": None}
@@ -180,11 +178,7 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
     tools = body.get("tools")
     if not tools:
         return
-    converted: list[dict[str, Any]] = []
-    for j, tool in enumerate(tools):
-        if tool["type"] == "namespace":
-            raise Untranslatable(f"tools[{j}].type", "namespaced tools have no Chat Completions equivalent")
-        converted.append(_tool(tool))
+    converted = [_tool(tool) for _, tool in tool_namespaces.flat_tools(tools)]
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice["type"] == "allowed_tools":
         # Chat Completions servers other than OpenAI lack allowed_tools; sending only those tools is the same.

@@ -57,6 +57,42 @@ def test_the_config_stale_limit_defaults_to_thirty_seconds_and_can_be_set() -> N
     assert (parsed.config_stale_s, parsed.config_poll_interval_s) == (2.0, 0.5)
 
 
+def test_responses_settings_default_to_dropping_codexs_hosted_tools_and_thirty_days() -> None:
+    parsed = settings.Settings.from_env({})
+    assert parsed.responses_drop_tools == {"web_search", "tool_search"}
+    assert parsed.responses_retention_s == 30 * 86400
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("none", frozenset()),
+        ("web_search", {"web_search"}),
+        (" web_search , image_generation ", {"web_search", "image_generation"}),
+    ],
+)
+def test_the_dropped_tools_are_a_comma_list_or_none(raw: str, expected: frozenset[str]) -> None:
+    assert settings.Settings.from_env({"TOKENHUB_RESPONSES_DROP_TOOLS": raw}).responses_drop_tools == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOKENHUB_RESPONSES_DROP_TOOLS", "function"),  # a client tool is the client's, never dropped
+        ("TOKENHUB_RESPONSES_DROP_TOOLS", "web search"),
+        ("TOKENHUB_RESPONSES_RETENTION_DAYS", "0"),
+        ("TOKENHUB_RESPONSES_RETENTION_DAYS", "forever"),
+    ],
+)
+def test_invalid_responses_settings_name_their_variable(name: str, value: str) -> None:
+    with pytest.raises(settings.SettingsError, match=name):
+        settings.Settings.from_env({name: value})
+
+
+def test_retention_may_be_a_fraction_of_a_day() -> None:
+    assert settings.Settings.from_env({"TOKENHUB_RESPONSES_RETENTION_DAYS": "0.5"}).responses_retention_s == 43200
+
+
 def test_inbound_limits_are_read() -> None:
     defaults = settings.Settings.from_env({})
     assert (defaults.max_concurrent_requests, defaults.header_timeout_s, defaults.body_timeout_s) == (1000, 10, 30)

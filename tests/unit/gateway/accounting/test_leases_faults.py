@@ -106,3 +106,31 @@ async def test_a_refill_loop_restarted_after_a_failure_serves_the_keys_still_wai
         await m.close()
     assert failures == ["lease-refill"]
     assert sorted(store.grants.values()) == [1, 2]  # the key whose refill failed is asked again when next used
+
+
+class ContendedBackend(FakeBackend):
+    """Other replicas take most of the budget first: every grant, answered at once, is a sliver while plenty
+    stays free, so the request is still short when its deadline passes."""
+
+    async def acquire_budget(
+        self,
+        key: BudgetKey,
+        *,
+        holder: str,
+        limit: Decimal,
+        expires_at: dt.datetime,
+        size: Callable[[Decimal], Decimal],
+    ) -> BudgetGrant:
+        return BudgetGrant(Decimal("0.000001"), limit, Decimal(0), Decimal("0.5"))
+
+
+async def test_a_key_whose_grants_cannot_cover_a_request_in_time_is_told_to_retry_not_that_its_budget_is_spent() -> (
+    None
+):
+    m = leases.LeaseManager(
+        ContendedBackend(), holder="pod-0", clock=lambda: NOW, settings=leases.LeaseSettings(acquire_timeout_s=0.1)
+    )
+    verdict = await m.admit(KeyRef("team", "a"), LIMITS, ESTIMATE)
+    assert isinstance(verdict, Refusal)
+    assert verdict.reason == "unavailable" and "retry" in verdict.message
+    await m.close()

@@ -21,8 +21,8 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.modes import GenerationMode
 
 from gateway.api import openapi
-from gateway.api.openapi import anthropic_schema, native_schema, openai_schema
-from gateway.providers.wire import anthropic_messages, openai_chat
+from gateway.api.openapi import anthropic_schema, native_schema, openai_schema, responses_api_schema
+from gateway.providers.wire import anthropic_messages, openai_chat, openai_responses
 from gateway.providers.wire.errors import WireError
 from gateway.routing import modes
 from gateway.serving import embeddings, errors, native
@@ -61,6 +61,10 @@ def _embeddings(body: object) -> None:
     embeddings.validate(_object(body))
 
 
+def _responses(body: object) -> None:
+    openai_responses.validate_request(_object(body))
+
+
 # tool names are unique across tools: a rule between items JSON Schema cannot state
 MESSAGES_RULES = r"^(messages\[\d+\](\.content(\[\d+\]\.tool_use_id)?)?|tools\[\d+\]\.name|tool_choice\.name)$"
 # Per endpoint: its validator, and the params a schema-valid body may still be refused at (rules between messages).
@@ -73,6 +77,7 @@ ENDPOINTS: dict[str, tuple[Callable[[object], None], str]] = {
         r"^(request\.messages\[\d+\](\.tool_call_id)?|request\.parameters\.tool_choice\.function\.name)$",
     ),
     "/v1/embeddings": (_embeddings, r"^$"),
+    "/v1/responses": (_responses, r"^(input\[\d+\](\.call_id|\.type)?|tool_choice\.name)$"),
 }
 
 
@@ -101,6 +106,9 @@ def test_the_document_lists_the_public_endpoints_with_both_ways_to_present_a_key
         ("POST", "/v1/messages/count_tokens"),
         ("POST", "/v1/chat"),
         ("POST", "/v1/embeddings"),
+        ("POST", "/v1/responses"),
+        ("GET", "/v1/responses/{response_id}"),
+        ("DELETE", "/v1/responses/{response_id}"),
         ("GET", "/v1/models"),
         ("GET", "/livez"),
         ("GET", "/readyz"),
@@ -139,6 +147,11 @@ def test_the_models_use_the_validators_tables() -> None:
     assert set(typing.get_args(anthropic_schema.ImageMediaType)) == set(anthropic_messages.IMAGE_MEDIA_TYPES)
     assert set(typing.get_args(native_schema.Mode)) == {mode.value for mode in modes.Mode}
     assert set(native_schema.NativePolicy.model_fields) == native.POLICY_FIELDS
+    reasoning = responses_api_schema.ResponsesReasoningConfig.model_fields
+    assert _literal_values(reasoning["effort"].annotation) - {type(None)} == set(openai_responses.EFFORTS)
+    assert _literal_values(reasoning["summary"].annotation) - {type(None)} == set(openai_responses.SUMMARIES)
+    image = responses_api_schema.ResponsesImagePart.model_fields["detail"].annotation
+    assert _literal_values(image) - {type(None)} == set(openai_responses.IMAGE_DETAILS)
 
 
 @pytest.mark.parametrize("path", sorted(ENDPOINTS))

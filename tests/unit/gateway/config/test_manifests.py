@@ -137,6 +137,10 @@ def test_a_missing_path_is_a_problem_not_a_crash(tmp_path: pathlib.Path) -> None
         ({"type": "openai", "baseURL": "https://host/v1"}, "apiKeySecretRef is required"),
         ({"type": "vllm"}, "exactly one of baseURL or endpoints"),
         ({"type": "openai-compatible", "endpoints": ["http://a/v1"]}, "endpoints is only for type vllm"),
+        (
+            {"type": "anthropic", "baseURL": "https://a/v1", "apiKeySecretRef": {"name": "c"}, "responsesAPI": True},
+            "responsesAPI is for OpenAI-shaped providers",
+        ),
     ],
 )
 def test_provider_urls_and_shape_are_validated(tmp_path: pathlib.Path, spec: dict[str, object], message: str) -> None:
@@ -145,3 +149,17 @@ def test_provider_urls_and_shape_are_validated(tmp_path: pathlib.Path, spec: dic
     doc = {"apiVersion": "tokenhub.io/v1alpha1", "kind": "Provider", "metadata": {"name": "p"}, "spec": spec}
     write(tmp_path, "p.yaml", yaml.safe_dump(doc))
     assert any(message in p for p in problems_of(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("spec", "speaks"),
+    [
+        ({"type": "openai", "baseURL": "https://h/v1", "apiKeySecretRef": {"name": "c"}}, True),
+        ({"type": "openai", "baseURL": "https://h/v1", "apiKeySecretRef": {"name": "c"}, "responsesAPI": False}, False),
+        ({"type": "openai-compatible", "baseURL": "https://h/v1"}, False),
+        ({"type": "vllm", "endpoints": ["http://a/v1"], "responsesAPI": True}, True),
+        ({"type": "anthropic", "baseURL": "https://h/v1", "apiKeySecretRef": {"name": "c"}}, False),
+    ],
+)
+def test_only_openai_providers_speak_the_responses_api_unless_told(spec: dict[str, object], speaks: bool) -> None:
+    assert specs.ProviderSpec.model_validate(spec).speaks_responses is speaks

@@ -18,7 +18,7 @@ from tests.unit.gateway.providers.wire import payloads, responses_payloads, resp
 
 
 def function_only(request: dict[str, Any]) -> dict[str, Any]:
-    """The agent request without its custom (freeform) tool, which Anthropic has no equivalent for."""
+    """The agent request with function tools only (custom tools through Anthropic: test_tool_namespaces.py)."""
     request["tools"] = [t for t in request["tools"] if t["type"] == "function"]
     request["input"] = [i for i in request["input"] if not str(i.get("type", "")).startswith("custom_tool_call")]
     return request
@@ -108,7 +108,10 @@ def test_tool_results_keep_their_images_and_parallel_calls_can_be_turned_off() -
 
 
 REFUSED = [
-    ({"tools": [{"type": "custom", "name": "apply_patch"}]}, "tools[0].type"),
+    (
+        {"tools": [{"type": "namespace", "name": "n" * 40, "tools": [{"type": "function", "name": "f" * 30}]}]},
+        "tools[0].tools[0].name",
+    ),
     ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
     (
         {"input": [{"type": "local_shell_call", "id": "x", "call_id": "c", "action": {}, "status": "completed"}]},

@@ -125,7 +125,10 @@ def test_reasoning_items_with_encrypted_content_are_dropped_and_nothing_else() -
 REFUSED = [
     ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
     ({"tool_choice": {"type": "code_interpreter"}}, "tool_choice.type"),
-    ({"tools": [{"type": "namespace", "name": "ns", "tools": []}], "tool_choice": "auto"}, "tools[0].type"),
+    (
+        {"tools": [{"type": "namespace", "name": "n" * 40, "tools": [{"type": "function", "name": "f" * 30}]}]},
+        "tools[0].tools[0].name",
+    ),
     ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
     ({"input": [{"type": "local_shell_call_output", "id": "x", "output": "ok"}]}, "input[0].type"),
     (
