@@ -155,3 +155,13 @@ async def test_the_reservation_holds_the_input_at_the_cache_write_price(gateway:
     assert gateway.anthropic.requests == []
     (row,) = await gateway.log_rows(1, "status, error_class")
     assert row == (429, "rate_limited")
+
+
+async def test_responses_cached_tokens_are_priced_as_cache_reads(gateway: Gateway) -> None:
+    key = await budgeted_key(gateway)
+    gateway.openai.script(faults.cached(read=2048))
+    async with openai.AsyncOpenAI(base_url=gateway.base_url, api_key=key, max_retries=0) as sdk:
+        response = await sdk.responses.create(model="gpt", input="cached responses", store=False)
+    assert response.usage is not None and response.usage.input_tokens_details.cached_tokens == 2048
+    row = await logged_and_charged(gateway)
+    assert row == (200, 2050, 2048, 0, 3, cost(GPT, 2, 2048, 0, 3))
