@@ -17,13 +17,14 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from gateway.config import snapshot, specs
 from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
+from gateway.providers.wire import usage as usage_mod
 from gateway.routing import failover
 from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
 
@@ -98,6 +99,25 @@ def passthrough(call: calls.Call, dialect: str) -> tuple[tuple[tuple[str, str], 
 
 T = TypeVar("T")
 RETRY = failover.FailoverSettings(backoff_base_s=0.05, backoff_max_s=0.5)
+
+
+class StreamRelay(Protocol):
+    """A stream translator as the pump drives it (``relay.Relay``, ``responses_relay.ResponsesRelay``)."""
+
+    @property
+    def usage(self) -> usage_mod.Usage: ...
+
+    @property
+    def upstream_error(self) -> str | None: ...
+
+    @property
+    def stop_reading(self) -> bool:
+        """Whether no more upstream bytes are wanted: the stream failed, or the client's stream has ended."""
+        ...
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self, broken: str | None = None) -> bytes: ...
 
 
 class ChatFlow:
@@ -281,9 +301,15 @@ class ChatFlow:
         return await self._run(call, attempt)
 
     async def _pump(
-        self, call: calls.Call, upstream: base.UpstreamStream, state: relay.Relay, head_overhead_ms: float
+        self,
+        call: calls.Call,
+        upstream: base.UpstreamStream,
+        state: StreamRelay,
+        head_overhead_ms: float,
+        on_delivered: Callable[[], None] | None = None,
     ) -> AsyncIterator[bytes]:
-        """Relay the stream; whatever happens - end, break, client gone - the request is logged once.
+        """Relay the stream; whatever happens - end, break, client gone - the request is logged once, and
+        ``on_delivered`` runs once the client has had the whole stream.
 
         Overhead counts the time to the response head plus the time spent converting chunks, not the time the
         generator waits for the client to read.
@@ -310,7 +336,7 @@ class ChatFlow:
                 processing_s += time.perf_counter() - began
                 if out and ttft is None:
                     ttft = call.elapsed_s()
-                if upstream.exhausted or state.failed:  # failed: the upstream's bytes are unusable, read no more
+                if upstream.exhausted or state.stop_reading:
                     last = out
                     break
                 if out:
@@ -324,7 +350,7 @@ class ChatFlow:
             await upstream.aclose()
             error = state.upstream_error
             status = 499 if client_gone else (502 if error else 200)
-            error_class = "client_closed" if client_gone else ("stream_broken" if error else None)
+            error_class = errors.CLIENT_CLOSED if client_gone else (errors.STREAM_BROKEN if error else None)
             calls.finish(
                 self._services,
                 call,
@@ -335,3 +361,5 @@ class ChatFlow:
                 ttft_s=ttft,
                 overhead_ms=head_overhead_ms + processing_s * 1000,
             )
+            if on_delivered is not None and not client_gone:
+                on_delivered()

@@ -111,6 +111,10 @@ class Relay:
         """Whether the upstream's stream proved unusable: read no more of it, and ``finish``."""
         return self._failure is not None
 
+    @property
+    def stop_reading(self) -> bool:
+        return self.failed
+
     def feed(self, chunk: bytes) -> bytes:
         if self._failure is not None:
             return b""

@@ -14,7 +14,7 @@ import dataclasses
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -22,9 +22,8 @@ import orjson
 from gateway import settings as settings_mod
 from gateway.config import specs
 from gateway.providers import base
-from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import openai_responses
-from gateway.serving import calls, chat, errors, planning, relay
+from gateway.serving import calls, chat, errors, planning
 from gateway.serving import responses_dialects as dialects
 from gateway.serving import stored_responses as store_mod
 from gateway.serving.responses_relay import ResponsesRelay
@@ -242,72 +241,15 @@ class ResponsesFlow(chat.ChatFlow):
                 input_estimate=chat.input_estimate(call),
             )
             headers = self._headers(call, shaped)
-            body = self._relay(
-                call, upstream, state, call.overhead_ms(), lambda r: self._keep(call, turn, candidate, r)
-            )
+
+            def keep_finished() -> None:
+                if state.final is not None:
+                    self._keep(call, turn, candidate, state.final)
+
+            body = self._pump(call, upstream, state, call.overhead_ms(), on_delivered=keep_finished)
             return chat.StreamStart(headers, body, not upstream.complete)
 
         return await self._run(call, attempt)
-
-    async def _relay(
-        self,
-        call: calls.Call,
-        upstream: base.UpstreamStream,
-        state: ResponsesRelay,
-        head_overhead_ms: float,
-        keep: Callable[[dict[str, Any]], None],
-    ) -> AsyncIterator[bytes]:
-        """Relay the stream; whatever happens - end, break, client gone - the request is logged once, and a
-        Response that finished is kept."""
-        ttft: float | None = None
-        client_gone = True
-        broken: str | None = None
-        processing_s = 0.0
-        last = b""
-        try:
-            iterator = upstream.__aiter__()
-            while True:
-                waited = time.perf_counter()
-                try:
-                    chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except upstream_errors.StreamBroken as exc:
-                    broken = f"the upstream stream broke off: {exc.message}"
-                    break
-                began = time.perf_counter()
-                call.upstream_wait_s += began - waited
-                out = state.feed(chunk)
-                processing_s += time.perf_counter() - began
-                if out and ttft is None:
-                    ttft = call.elapsed_s()
-                if upstream.exhausted or state.ended:
-                    last = out
-                    break
-                if out:
-                    yield out
-            began = time.perf_counter()
-            ending = relay.Ending(last + state.finish(broken))
-            processing_s += time.perf_counter() - began
-            yield ending
-            client_gone = False
-        finally:
-            await upstream.aclose()
-            error = state.upstream_error
-            status = 499 if client_gone else (502 if error else 200)
-            error_class = errors.CLIENT_CLOSED if client_gone else (errors.STREAM_BROKEN if error else None)
-            calls.finish(
-                self._services,
-                call,
-                status=status,
-                error_class=error_class,
-                error_message=error,
-                counted=state.usage,
-                ttft_s=ttft,
-                overhead_ms=head_overhead_ms + processing_s * 1000,
-            )
-            if state.final is not None and not client_gone:
-                keep(state.final)
 
 
 def _conversation(stored: responses_repo.StoredResponse) -> list[dict[str, Any]]:

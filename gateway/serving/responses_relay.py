@@ -93,6 +93,10 @@ class ResponsesRelay:
         """Whether the client's stream has had its final event."""
         return self._ended
 
+    @property
+    def stop_reading(self) -> bool:
+        return self._ended
+
     def feed(self, chunk: bytes) -> bytes:
         if self._ended:
             return b""
