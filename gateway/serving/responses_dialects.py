@@ -28,6 +28,7 @@ from gateway.providers.wire import (
     usage,
 )
 from gateway.providers.wire import errors as wire_errors
+from gateway.serving import dialects
 
 
 class Route(enum.Enum):
@@ -42,10 +43,7 @@ def route_of(spec: specs.ProviderSpec) -> Route:
     return Route.NATIVE if spec.speaks_responses else Route.CHAT
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Outbound:
-    path: str
-    body: bytes
+Outbound = dialects.Outbound  # the upstream request, shaped as for the chat endpoints
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
