@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## start the standalone gateway on examples/ with the embedded Postgres
 	$(BIN)/tokenhub serve -f examples
 
-test: check test-unit test-integration test-e2e  ## everything CI runs
+test: check test-unit test-integration test-agents test-e2e  ## everything CI runs
 
 check: lint typecheck imports crds openapi  ## static checks; fails if a generated file is stale
 
