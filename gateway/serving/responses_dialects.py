@@ -80,14 +80,15 @@ def without_dropped_tools(request: dict[str, Any], droppable: frozenset[str]) ->
 def outbound(route: Route, request: dict[str, Any], upstream_model: str, *, openai_type: bool) -> Outbound:
     """The upstream request; raises ``wire.Untranslatable`` when the upstream's API cannot express it.
 
-    ``openai_type`` says whether a Chat upstream is OpenAI itself, which wants ``max_completion_tokens``.
+    ``openai_type`` says whether a Chat upstream is OpenAI itself, which wants ``max_completion_tokens`` and is the
+    one Chat server that takes custom tools.
     """
     if route is Route.NATIVE:
         return Outbound("/responses", openai_responses.prepare_upstream(request, upstream_model))
     if route is Route.ANTHROPIC:
         return Outbound("/messages", orjson.dumps(responses_to_anthropic.request(request, model=upstream_model)))
     field: Literal["max_tokens", "max_completion_tokens"] = "max_completion_tokens" if openai_type else "max_tokens"
-    body = responses_to_chat.request(request, model=upstream_model, max_tokens_field=field)
+    body = responses_to_chat.request(request, model=upstream_model, max_tokens_field=field, custom_tools=openai_type)
     return Outbound("/chat/completions", orjson.dumps(body))
 
 
