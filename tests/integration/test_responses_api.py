@@ -163,6 +163,7 @@ async def test_a_custom_tool_is_called_with_free_form_input_through_a_server_wit
         WEATHER,
         {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "a"}},
     ]
+    response: Response
     async with client(gw) as sdk:
         if stream:
             async with sdk.responses.stream(model=model, input="add a note", tools=tools, store=False) as events:
