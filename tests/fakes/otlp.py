@@ -95,11 +95,13 @@ class OtlpReceiver:
         return sorted(found, key=lambda s: s.start_ns)
 
     def tree(self, root: Span, keys: tuple[str, ...] = (), depth: int = 0) -> Iterator[str]:
-        """``root`` and its descendants as indented lines: name, kind, duration, chosen attributes."""
-        shown = ", ".join(f"{k}={root.attributes[k]!r}" for k in dict.fromkeys(keys) if k in root.attributes)
-        ms = (root.end_ns - root.start_ns) / 1e6
+        """``root`` and its descendants, indented: name, kind, status and duration, then the chosen attributes."""
+        pad = "    " * depth
         status = " ERROR" if root.status == "error" else ""
-        yield f"{'    ' * depth}{root.name} [{root.kind}{status}] {ms:.1f} ms" + (f"  {shown}" if shown else "")
+        yield f"{pad}{root.name}  ({root.kind}{status}, {(root.end_ns - root.start_ns) / 1e6:.1f} ms)"
+        for key in dict.fromkeys(keys):
+            if key in root.attributes:
+                yield f"{pad}  | {key} = {root.attributes[key]!r}"
         for child in self.children(root):
             yield from self.tree(child, keys, depth + 1)
 
