@@ -10,8 +10,10 @@ import dataclasses
 import math
 import os
 import pathlib
+import urllib.parse
 from collections.abc import Mapping
 
+from gateway.observability import tracing_settings
 from gateway.serving import anthropic_betas
 
 PREFIX = "TOKENHUB_"
@@ -101,6 +103,91 @@ def _betas(env: Mapping[str, str], name: str) -> frozenset[str] | None:
     return frozenset(items)
 
 
+def _otel_flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false"):
+        return False
+    if raw == "true":
+        return True
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _otel_endpoint(env: Mapping[str, str]) -> str:
+    """The traces URL: ``..._TRACES_ENDPOINT`` as given, else ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/traces``."""
+    name, url = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if not url and (base := env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()):
+        name, url = "OTEL_EXPORTER_OTLP_ENDPOINT", base.rstrip("/") + "/v1/traces"
+    if not url:
+        return tracing_settings.DEFAULT_ENDPOINT
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http:// or https:// URL, got {url!r}")
+    return url
+
+
+def _otel_resource(env: Mapping[str, str]) -> dict[str, str]:
+    """``OTEL_RESOURCE_ATTRIBUTES``: ``key=value`` pairs separated by commas, values percent-encoded."""
+    found: dict[str, str] = {}
+    for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, got {item!r}")
+        found[key.strip()] = urllib.parse.unquote(value.strip())
+    return found
+
+
+def _tracing(env: Mapping[str, str]) -> tracing_settings.TracingSettings | None:
+    """Tracing from the standard ``OTEL_*`` variables; ``None`` (off, the default) unless an OTLP exporter is asked
+    for by ``OTEL_TRACES_EXPORTER=otlp`` or by setting an OTLP endpoint. OTLP/HTTP with protobuf only.
+
+    The exporter's own transport variables (``OTEL_EXPORTER_OTLP_HEADERS``, ``..._TIMEOUT``, ``..._COMPRESSION``,
+    ``..._CERTIFICATE``, each also as ``..._TRACES_...``) and the batch processor's ``OTEL_BSP_*`` are read by the
+    OpenTelemetry SDK itself when tracing is on.
+    """
+    if _otel_flag(env, "OTEL_SDK_DISABLED"):
+        return None
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter not in ("", "otlp", "none"):
+        raise SettingsError(f"OTEL_TRACES_EXPORTER must be otlp or none (TokenHub exports OTLP only), got {exporter!r}")
+    endpoint_given = any(
+        env.get(name, "").strip() for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    if exporter == "none" or (exporter == "" and not endpoint_given):
+        return None
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(name, "").strip()
+        if protocol and protocol != "http/protobuf":
+            raise SettingsError(f"{name} must be http/protobuf (the OTLP exporter TokenHub ships), got {protocol!r}")
+        if protocol:
+            break
+    raw_sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower() or tracing_settings.Sampler.PARENT_BASED_ALWAYS_ON
+    try:
+        sampler = tracing_settings.Sampler(raw_sampler)
+    except ValueError as exc:
+        known = ", ".join(s.value for s in tracing_settings.Sampler)
+        raise SettingsError(f"OTEL_TRACES_SAMPLER must be one of {known}; got {raw_sampler!r}") from exc
+    ratio = 1.0
+    raw_ratio = env.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
+    if sampler.takes_ratio and raw_ratio:
+        try:
+            ratio = float(raw_ratio)
+        except ValueError:
+            ratio = math.nan
+        if not 0.0 <= ratio <= 1.0:
+            raise SettingsError(f"OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got {raw_ratio!r}")
+    resource = _otel_resource(env)
+    service = env.get("OTEL_SERVICE_NAME", "").strip() or resource.get("service.name", "")
+    return tracing_settings.TracingSettings(
+        endpoint=_otel_endpoint(env),
+        sampler=sampler,
+        ratio=ratio,
+        service_name=service or tracing_settings.DEFAULT_SERVICE_NAME,
+        resource_attributes=resource,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -133,6 +220,8 @@ class Settings:
     anthropic_betas: frozenset[str] | None = anthropic_betas.DEFAULT
     # A non-streamed upstream success body longer than this is refused (502 malformed_response), never buffered.
     upstream_max_body_bytes: int = 32 << 20
+    # OpenTelemetry tracing from the standard OTEL_* variables (observability/tracing.py); None: off.
+    tracing: tracing_settings.TracingSettings | None = None
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -189,5 +278,6 @@ class Settings:
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             anthropic_betas=_betas(env, "ANTHROPIC_BETAS"),
             upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
+            tracing=_tracing(env),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -16,6 +16,7 @@ from gateway.accounting import leases as leases_mod
 from gateway.accounting import pricing, values
 from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
+from gateway.observability import tracing
 from gateway.providers.wire import usage as usage_mod
 from gateway.routing import decision as decisions
 from gateway.serving import anthropic_betas, auth, config_source, logwriter, native, routing_state, upstreams
@@ -63,6 +64,7 @@ class Call:
     hints: native.Hints | None = None  # routing hints of a /v1/chat request
     reservation: values.Reservation | None = None  # budget and rate-limit reservation, settled in finish()
     finished: bool = False
+    trace: tracing.RequestTrace | None = dataclasses.field(default_factory=tracing.current)  # None: tracing off
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
@@ -154,6 +156,8 @@ def finish(
         charge = services.leases.settle(call.reservation, cost, tokens)
         call.reservation = None
     services.logs.record(row, charge)
+    if call.trace is not None:
+        call.trace.finished(row, call.route, call.body.get("model") if call.body else None)
     metrics = services.metrics
     model_label = row.model or ""
     provider_label = row.provider or ""

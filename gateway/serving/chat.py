@@ -26,7 +26,7 @@ from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage as usage_mod
 from gateway.routing import failover
-from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
+from gateway.serving import admission, calls, dialects, errors, planning, relay, traced, upstreams
 
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -245,6 +245,8 @@ class ChatFlow:
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue
+            if call.trace is not None:
+                adapter = traced.Adapter(adapter, call.trace, candidate.model, "chat")
             sent = time.perf_counter()
             try:
                 return await attempt(candidate, adapter)

@@ -9,6 +9,7 @@ every step even when an earlier one fails: a stopped stats exchange must not cos
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pathlib
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
+from gateway.observability import tracing as tracing_mod
 from gateway.providers import base, session
 from gateway.serving import anthropic_betas as anthropic_betas_mod
 from gateway.serving import (
@@ -63,8 +65,10 @@ class Runtime:
         anthropic_betas: anthropic_betas_mod.BetaPolicy | None = None,
         responses_settings: responses_flow.ResponsesSettings | None = None,
         upstream_max_body_bytes: int = base.MAX_BODY_BYTES,
+        tracing: tracing_mod.Tracing | None = None,
     ) -> None:
         self.metrics = metrics
+        self.tracing = tracing
         self.db = pool.Database(database_url)
         self.supervisor = supervisor.Supervisor(supervision, on_failure=self._count_failure)
         self.config = config_source.ConfigHolder(self.db, vault_password, metrics, clock=clock)
@@ -198,6 +202,8 @@ class Runtime:
         await self.supervisor.stop()
         await _step("closing upstream connections", self.upstreams.close)
         await self.db.close()
+        if (spans := self.tracing) is not None:
+            await _step("exporting the last spans", lambda: asyncio.to_thread(spans.shutdown))
 
 
 async def _step(what: str, action: Callable[[], Awaitable[None]]) -> None:
