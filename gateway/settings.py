@@ -15,12 +15,18 @@ from collections.abc import Mapping
 
 from gateway.observability import tracing_settings
 from gateway.serving import anthropic_betas
+from gateway.store import dsn
 
 PREFIX = "TOKENHUB_"
 # Built-in Responses API tools left out (instead of refused) for upstreams that cannot run them: Codex offers
 # both on every request by default, and a model that never sees them loses nothing it was told to use.
 RESPONSES_DROP_TOOLS_DEFAULT = frozenset({"web_search", "tool_search"})
 _CLIENT_TOOL_TYPES = frozenset({"function", "custom", "namespace"})
+# The admin token guards every fleet-wide read and the routing simulator: long enough that guessing is hopeless
+# (32 characters of `openssl rand -hex 16` are 128 bits).
+ADMIN_TOKEN_MIN_LENGTH = 32
+# Fields a repr (and so str, logging and tracebacks) shows as *** instead of their value.
+_SECRET_FIELDS = frozenset({"vault_password", "admin_token"})
 
 
 class SettingsError(ValueError):
@@ -82,6 +88,28 @@ def _tool_types(env: Mapping[str, str], name: str, default: frozenset[str]) -> f
 def _path(env: Mapping[str, str], name: str) -> pathlib.Path | None:
     raw = env.get(PREFIX + name)
     return pathlib.Path(raw) if raw else None
+
+
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    """TOKENHUB_ADMIN_TOKEN, or the content of the file TOKENHUB_ADMIN_TOKEN_FILE names (a mounted Secret)."""
+    given, file = env.get(PREFIX + "ADMIN_TOKEN") or None, _path(env, "ADMIN_TOKEN_FILE")
+    if given is not None and file is not None:
+        raise SettingsError(f"set {PREFIX}ADMIN_TOKEN or {PREFIX}ADMIN_TOKEN_FILE, not both")
+    name = "ADMIN_TOKEN"
+    if file is not None:
+        name += "_FILE"
+        try:
+            given = file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}ADMIN_TOKEN_FILE cannot be read: {exc}") from exc
+        if given is None:
+            raise SettingsError(f"{PREFIX}ADMIN_TOKEN_FILE names an empty file: {file}")
+    if given is not None and len(given) < ADMIN_TOKEN_MIN_LENGTH:
+        raise SettingsError(
+            f"{PREFIX}{name} must be at least {ADMIN_TOKEN_MIN_LENGTH} characters, got {len(given)}"
+            " (generate one with: openssl rand -hex 32)"
+        )
+    return given
 
 
 def _betas(env: Mapping[str, str], name: str) -> frozenset[str] | None:
@@ -188,7 +216,7 @@ def _tracing(env: Mapping[str, str]) -> tracing_settings.TracingSettings | None:
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Settings:
     database_url: str | None = None
     data_dir: pathlib.Path = pathlib.Path(".tokenhub")
@@ -224,6 +252,20 @@ class Settings:
     tracing: tracing_settings.TracingSettings | None = None
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Every field, with the database password, vault password, admin token and standalone secrets hidden."""
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "database_url":
+                value = dsn.redacted(value)
+            elif field.name == "secret_env":
+                value = dict.fromkeys(value, dsn.MASK)
+            elif field.name in _SECRET_FIELDS and value is not None:
+                value = dsn.MASK
+            shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def resolved_secrets_dir(self) -> pathlib.Path:
@@ -261,7 +303,7 @@ class Settings:
             config_path=_path(env, "CONFIG"),
             secrets_dir=_path(env, "SECRETS_DIR"),
             vault_password=password,
-            admin_token=env.get(PREFIX + "ADMIN_TOKEN") or None,
+            admin_token=_admin_token(env),
             host=env.get(PREFIX + "HOST", "127.0.0.1"),
             port=port,
             log_level=level,

@@ -25,7 +25,7 @@ from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage as usage_mod
-from gateway.routing import failover
+from gateway.routing import failover, modes
 from gateway.serving import admission, calls, dialects, errors, planning, relay, traced, upstreams
 
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -128,9 +128,13 @@ class ChatFlow:
     def _plan(self, call: calls.Call) -> list[planning.Candidate]:
         assert call.key is not None and call.body is not None
         call.key.require(specs.Scope.CHAT)
+        hints = call.hints
+        if hints is not None and hints.mode is modes.Mode.PLANNING:
+            # The client asks for the planning mode (weighted towards the strongest models): what the `plan` scope
+            # grants. A RoutingPolicy whose default is planning is the platform's choice, and needs no scope.
+            call.key.require(specs.Scope.PLAN)
         snap = self._services.snapshot()
         routing = self._services.routing
-        hints = call.hints
         decided = routing.decide(
             call.key,
             call.body,

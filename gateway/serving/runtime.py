@@ -29,6 +29,7 @@ from gateway.serving import (
     config_source,
     count_flow,
     embeddings,
+    idempotency_sweeper,
     logwriter,
     prober,
     responses_flow,
@@ -107,6 +108,7 @@ class Runtime:
         self.sharing = sharing.Sharing(
             self.routing, sharing.PgSharedStore(self.db, sharing_settings), self.replica, sharing_settings
         )
+        self.idempotency_sweeper = idempotency_sweeper.IdempotencySweeper(self.db)
         self._share_stats = share_stats
         self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
@@ -177,6 +179,7 @@ class Runtime:
             poll_interval=self._poll_interval_s,
         )
         self._followers.append(self.supervisor.start("config-listener", self.listener.run))
+        self._followers.append(self.supervisor.start("idempotency-expiry", self.idempotency_sweeper.run))
         if self._health_probes:
             self._followers.append(self.supervisor.start("health-prober", self.prober.run))
         if self._share_stats:

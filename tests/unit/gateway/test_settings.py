@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pathlib
 
 import pytest
@@ -122,3 +123,47 @@ def test_the_upstream_body_cap_defaults_to_32_mib_and_refuses_nonsense() -> None
     for bad in ("lots", "-1", "1.5", "10"):
         with pytest.raises(settings.SettingsError, match="TOKENHUB_UPSTREAM_MAX_BODY_BYTES"):
             settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": bad})
+
+
+def test_the_admin_token_has_a_minimum_length() -> None:
+    token = "t" * settings.ADMIN_TOKEN_MIN_LENGTH
+    assert settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN": token}).admin_token == token
+    with pytest.raises(settings.SettingsError) as refused:
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN": "admin"})
+    assert str(refused.value) == (
+        "TOKENHUB_ADMIN_TOKEN must be at least 32 characters, got 5 (generate one with: openssl rand -hex 32)"
+    )
+    assert settings.Settings.from_env({}).admin_token is None
+
+
+def test_the_admin_token_may_come_from_a_file(tmp_path: pathlib.Path) -> None:
+    file = tmp_path / "admin-token"
+    file.write_text("f" * 40 + "\n")
+    assert settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(file)}).admin_token == "f" * 40
+    file.write_text("short\n")
+    with pytest.raises(settings.SettingsError, match=r"^TOKENHUB_ADMIN_TOKEN_FILE must be at least 32 characters"):
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(file)})
+    with pytest.raises(settings.SettingsError, match=r"^TOKENHUB_ADMIN_TOKEN_FILE cannot be read"):
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(tmp_path / "absent")})
+    with pytest.raises(settings.SettingsError, match="not both"):
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(file), "TOKENHUB_ADMIN_TOKEN": "a" * 40})
+
+
+def test_repr_str_and_logging_hide_every_secret(caplog: pytest.LogCaptureFixture) -> None:
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_DATABASE_URL": "postgresql://tokenhub:db-password-42@db/tokenhub",
+            "TOKENHUB_VAULT_PASSWORD": "vault-password-43",
+            "TOKENHUB_ADMIN_TOKEN": "admin-token-44-" + "x" * 32,
+            "TOKENHUB_SECRET_OPENAI_APIKEY": "sk-standalone-45",
+        }
+    )
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test").info("settings: %s", parsed)
+    for shown in (repr(parsed), str(parsed), f"{parsed}", caplog.text):
+        for secret in ("db-password-42", "vault-password-43", "admin-token-44", "sk-standalone-45"):
+            assert secret not in shown
+    assert "database_url='postgresql://tokenhub:***@db/tokenhub'" in repr(parsed)
+    assert "vault_password='***', admin_token='***'" in repr(parsed)
+    assert "secret_env={'TOKENHUB_SECRET_OPENAI_APIKEY': '***'}" in repr(parsed)
+    assert "port=8080" in repr(parsed), "everything else is shown as it is"
