@@ -24,8 +24,18 @@ from gateway import settings as settings_mod
 from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
+from gateway.observability import collectors
 from gateway.observability import metrics as metrics_mod
-from gateway.serving import admission, anthropic_betas, calls, errors, responses_flow, stored_responses, supervisor
+from gateway.serving import (
+    admission,
+    anthropic_betas,
+    calls,
+    errors,
+    metric_source,
+    responses_flow,
+    stored_responses,
+    supervisor,
+)
 from gateway.serving import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
@@ -174,4 +184,15 @@ def create_app(
     app.state.bodies = inbound.BodyReader(hot.limits, runtime.metrics)
     app.state.in_flight = admission.InFlight()
     runtime.metrics.requests_in_flight.set_function(lambda: hot.in_flight)
+    source = metric_source.RuntimeSource(
+        runtime.config,
+        runtime.leases,
+        runtime.routing,
+        runtime.logs,
+        runtime.db,
+        app.state.in_flight,
+        listener=lambda: runtime.listener,
+        health_prober=runtime.prober if runtime.health_probes else None,
+    )
+    runtime.metrics.registry.register(collectors.StateCollector(source))
     return hot

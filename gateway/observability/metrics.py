@@ -1,7 +1,10 @@
 """Prometheus metrics, registered on a registry handed in (never the process-global default).
 
 A registry per app keeps tests independent and lets several gateways run in one process. Names follow the
-``tokenhub_`` prefix and, for model traffic, the OpenTelemetry GenAI vocabulary (operation, provider, model).
+``tokenhub_`` prefix and, for model traffic, the OpenTelemetry GenAI semantic conventions as OpenTelemetry's
+Prometheus exporter spells them (``gen_ai_client_operation_duration_seconds``, labels ``gen_ai_*``). Only
+per-request events are observed here; state (budgets, health, bandit, queues) is read at scrape time by
+``collectors.StateCollector``. docs/observability.md lists every family with its labels.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from prometheus_client.metrics import MetricWrapperBase
 import gateway
 
 M = TypeVar("M", bound=MetricWrapperBase)
+
+# Bucket bounds chosen so that the SLO thresholds of the alert rules (``slo.py``) are bucket bounds.
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+RELOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+GEN_AI_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
 
 
 class Metrics:
@@ -135,6 +145,43 @@ class Metrics:
             "tokenhub_responses_tools_dropped",
             "Built-in tools left out of Responses requests to upstreams that cannot run them, by tool type.",
             ["tool"],
+            registry=registry,
+        )
+
+        self.config_reload_duration = prom.Histogram(
+            "tokenhub_config_reload_duration_seconds",
+            "Time to load, decrypt and compile a config revision, by result.",
+            ["result"],
+            buckets=RELOAD_BUCKETS,
+            registry=registry,
+        )
+        self.idempotency = prom.Counter(
+            "tokenhub_idempotency_requests",
+            "Requests carrying an Idempotency-Key, by result: first (ran), replayed (answered from the stored"
+            " response), in_progress (409), mismatch (422).",
+            ["result"],
+            registry=registry,
+        )
+        self.operation_duration = prom.Histogram(
+            "gen_ai_client_operation_duration_seconds",
+            "GenAI operation duration as the client sees it, from arrival to the last byte; error_type is the"
+            " error class of a failed request, empty on success.",
+            [*GEN_AI_LABELS, "error_type"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.token_usage = prom.Histogram(
+            "gen_ai_client_token_usage",
+            "Tokens per GenAI operation, by gen_ai_token_type (input, output).",
+            [*GEN_AI_LABELS, "gen_ai_token_type"],
+            buckets=TOKEN_BUCKETS,
+            registry=registry,
+        )
+        self.time_to_first_token = prom.Histogram(
+            "gen_ai_server_time_to_first_token_seconds",
+            "Time from a streamed request's arrival to the first output bytes sent to the client.",
+            list(GEN_AI_LABELS),
+            buckets=TTFT_BUCKETS,
             registry=registry,
         )
 

@@ -113,6 +113,11 @@ class Runtime:
         self._lease_loops: list[supervisor.Supervised] = []
         metrics.ready.set_function(lambda: 1.0 if self.ready else 0.0)
 
+    @property
+    def health_probes(self) -> bool:
+        """Whether this replica competes for the active health prober's lock."""
+        return self._health_probes
+
     def _count_failure(self, task: str) -> None:
         self.metrics.child(self.metrics.background_task_failures, task).inc()
 
