@@ -182,6 +182,8 @@ class Runtime:
             self._followers.append(self.supervisor.start("health-prober", self.prober.run))
         if self._share_stats:
             self._followers.append(self.supervisor.start("stats-sharing", self.sharing.run))
+        for task in self.supervisor.loops:  # a zero per task, so that rate() and alerts see it before it fails
+            self.metrics.child(self.metrics.background_task_failures, task)
 
     async def stop(self) -> None:
         """After the server stopped taking requests: stop following config, flush logs, hand back leases.
