@@ -148,8 +148,14 @@ class Gateway:
 
 
 def create_app(
-    runtime: runtime_mod.Runtime, admin_token: str | None = None, limits: inbound.Limits | None = None
+    runtime: runtime_mod.Runtime,
+    admin_token: str | None = None,
+    limits: inbound.Limits | None = None,
+    *,
+    serve_metrics: bool = True,
 ) -> Gateway:
+    """The gateway's app; ``serve_metrics=False`` leaves ``/metrics`` to ``metrics.metrics_app`` on its own port."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
@@ -166,7 +172,7 @@ def create_app(
             *native.routes,
             *admin.routes,
             *health.routes,
-            *metrics.routes,
+            *(metrics.routes if serve_metrics else ()),
             *openapi.routes,
         ],
         lifespan=lifespan,

@@ -122,3 +122,11 @@ def test_the_upstream_body_cap_defaults_to_32_mib_and_refuses_nonsense() -> None
     for bad in ("lots", "-1", "1.5", "10"):
         with pytest.raises(settings.SettingsError, match="TOKENHUB_UPSTREAM_MAX_BODY_BYTES"):
             settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": bad})
+
+
+def test_the_metrics_port_is_off_by_default_and_must_differ_from_the_main_port() -> None:
+    assert settings.Settings.from_env({}).metrics_port is None
+    assert settings.Settings.from_env({"TOKENHUB_METRICS_PORT": "9090"}).metrics_port == 9090
+    for bad in ("8080", "70000", "x", "-1"):
+        with pytest.raises(settings.SettingsError, match="TOKENHUB_METRICS_PORT"):
+            settings.Settings.from_env({"TOKENHUB_METRICS_PORT": bad})
