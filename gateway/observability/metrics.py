@@ -30,6 +30,7 @@ class Metrics:
     def __init__(self, registry: prom.CollectorRegistry) -> None:
         self.registry = registry
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+        self._gen_ai: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self.build_info = prom.Info("tokenhub_build", "TokenHub build information.", registry=registry)
         self.build_info.info({"version": gateway.__version__})
         self.config_revision = prom.Gauge(
@@ -184,6 +185,19 @@ class Metrics:
             buckets=TTFT_BUCKETS,
             registry=registry,
         )
+
+    def gen_ai(self, operation: str, provider: str, model: str) -> tuple[Any, Any, Any]:
+        """The time-to-first-token, input-token and output-token histogram children of one label set, looked up
+        together: one dictionary probe per request instead of three."""
+        key = (operation, provider, model)
+        found = self._gen_ai.get(key)
+        if found is None:
+            found = self._gen_ai[key] = (
+                self.time_to_first_token.labels(operation, provider, model),
+                self.token_usage.labels(operation, provider, model, "input"),
+                self.token_usage.labels(operation, provider, model, "output"),
+            )
+        return found
 
     def child(self, metric: M, *labels: str) -> M:
         """``metric.labels(*labels)``, looked up once per label combination: prometheus_client validates the

@@ -196,8 +196,9 @@ def _observe_gen_ai(
     metrics.child(metrics.operation_duration, operation, provider, model, error_class or "").observe(
         row.latency_ms / 1000
     )
+    ttft, input_tokens, output_tokens = metrics.gen_ai(operation, provider, model)
     if ttft_s is not None:
-        metrics.child(metrics.time_to_first_token, operation, provider, model).observe(ttft_s)
+        ttft.observe(ttft_s)
     if row.input_tokens or row.output_tokens:
-        metrics.child(metrics.token_usage, operation, provider, model, "input").observe(row.input_tokens)
-        metrics.child(metrics.token_usage, operation, provider, model, "output").observe(row.output_tokens)
+        input_tokens.observe(row.input_tokens)
+        output_tokens.observe(row.output_tokens)
