@@ -24,9 +24,19 @@ from gateway import settings as settings_mod
 from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
+from gateway.observability import collectors
 from gateway.observability import metrics as metrics_mod
 from gateway.observability import tracing
-from gateway.serving import admission, anthropic_betas, calls, errors, responses_flow, stored_responses, supervisor
+from gateway.serving import (
+    admission,
+    anthropic_betas,
+    calls,
+    errors,
+    metric_source,
+    responses_flow,
+    stored_responses,
+    supervisor,
+)
 from gateway.serving import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
@@ -146,8 +156,14 @@ class Gateway:
 
 
 def create_app(
-    runtime: runtime_mod.Runtime, admin_token: str | None = None, limits: inbound.Limits | None = None
+    runtime: runtime_mod.Runtime,
+    admin_token: str | None = None,
+    limits: inbound.Limits | None = None,
+    *,
+    serve_metrics: bool = True,
 ) -> Gateway:
+    """The gateway's app; ``serve_metrics=False`` leaves ``/metrics`` to ``metrics.metrics_app`` on its own port."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
@@ -164,7 +180,7 @@ def create_app(
             *native.routes,
             *admin.routes,
             *health.routes,
-            *metrics.routes,
+            *(metrics.routes if serve_metrics else ()),
             *openapi.routes,
         ],
         lifespan=lifespan,
@@ -182,4 +198,15 @@ def create_app(
     app.state.bodies = inbound.BodyReader(hot.limits, runtime.metrics)
     app.state.in_flight = admission.InFlight()
     runtime.metrics.requests_in_flight.set_function(lambda: hot.in_flight)
+    source = metric_source.RuntimeSource(
+        runtime.config,
+        runtime.leases,
+        runtime.routing,
+        runtime.logs,
+        runtime.db,
+        app.state.in_flight,
+        listener=lambda: runtime.listener,
+        health_prober=runtime.prober if runtime.health_probes else None,
+    )
+    runtime.metrics.registry.register(collectors.StateCollector(source))
     return hot

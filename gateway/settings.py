@@ -226,6 +226,9 @@ class Settings:
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    # /metrics on a port of its own (same host), so that the Service clients reach need not expose it; None
+    # serves it on the main port.
+    metrics_port: int | None = None
     log_level: str = "info"
     drain_timeout_s: float = 30.0
     drain_delay_s: float = 0.0
@@ -297,6 +300,12 @@ class Settings:
             raise SettingsError(f"{PREFIX}RESPONSES_RETENTION_DAYS must be above 0, got {retention_days:g}")
         if port > 65535:
             raise SettingsError(f"{PREFIX}PORT must be a port number (0-65535), got {port!r}")
+        metrics_port = _whole(env, "METRICS_PORT", 0, minimum=0) if env.get(PREFIX + "METRICS_PORT") else None
+        if metrics_port is not None and (metrics_port > 65535 or metrics_port == port):
+            raise SettingsError(
+                f"{PREFIX}METRICS_PORT must be a port number (0-65535) other than {PREFIX}PORT ({port}),"
+                f" got {metrics_port!r}"
+            )
         return cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
             data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
@@ -306,6 +315,7 @@ class Settings:
             admin_token=_admin_token(env),
             host=env.get(PREFIX + "HOST", "127.0.0.1"),
             port=port,
+            metrics_port=metrics_port,
             log_level=level,
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),

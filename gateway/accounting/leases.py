@@ -62,6 +62,8 @@ class LeaseStats:
     admitted: int = 0
     admitted_unleased: int = 0  # fail-open admissions while the store was unreachable
     refused: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    refused_keys: collections.Counter[tuple[KeyRef, str]] = dataclasses.field(default_factory=collections.Counter)
+    spent: dict[KeyRef, tuple[str, Decimal]] = dataclasses.field(default_factory=dict)  # period, fleet spend
     waited: int = 0  # admissions that had to wait for a grant
     grants: int = 0  # calls to the store for budget or window grants
     store_failures: int = 0
@@ -109,6 +111,7 @@ class LeaseManager:
             self._signal(key, now)
         elif isinstance(verdict, Refusal):
             self.stats.refused[verdict.reason] += 1
+            self.stats.refused_keys[key, verdict.reason] += 1
         return verdict
 
     async def admit(self, key: KeyRef, limits: Limits, estimate: Estimate) -> Reservation | Refusal:
@@ -141,6 +144,7 @@ class LeaseManager:
             return admitted
         refusal = self._refusal(reachable)
         self.stats.refused[refusal.reason] += 1
+        self.stats.refused_keys[key, refusal.reason] += 1
         return refusal
 
     def _refusal(self, reachable: bool) -> Refusal:
@@ -199,6 +203,7 @@ class LeaseManager:
                 size=lambda free: sizing.share(policy, free, need.budget_usd, want),
             )
             self._ledger.grant_budget(key, period, grant.amount, grant.free, expires, self._clock())
+            self.stats.spent[key] = (period, grant.spent)
         if need.requests or need.tokens or wants.requests or wants.tokens:
             window = window_of(now) if need.requests or need.tokens else (wants.window or window_of(now))
             ask = WindowAsk(

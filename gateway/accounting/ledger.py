@@ -98,6 +98,15 @@ class Ledger:
     def keys(self) -> list[KeyRef]:
         return sorted(self._keys)
 
+    def budgets(self, now: dt.datetime) -> list[tuple[KeyRef, Limits, Decimal, Decimal]]:
+        """Per key: its limits and the budget of the current period it holds free and reserved (for metrics)."""
+        period = period_of(now)
+        found = []
+        for key, state in self._keys.items():
+            budget = state.budgets.get(period)
+            found.append((key, state.limits, budget.free if budget else ZERO, budget.reserved if budget else ZERO))
+        return found
+
     @property
     def open_reservations(self) -> int:
         return len(self._open)

@@ -110,6 +110,8 @@ class IdempotencyMiddleware:
             while stored.claim is idempotency_repo.Claim.IN_PROGRESS and loop.time() < deadline:
                 await asyncio.sleep(0.1)
                 stored = await idempotency_repo.claim(conn, key, idem_key, digest, self.ttl)
+        metrics = runtime.metrics
+        metrics.child(metrics.idempotency, _RESULTS[stored.claim]).inc()
         if stored.claim is idempotency_repo.Claim.DONE:
             extra = [(k.encode(), v.encode()) for k, v in (stored.headers or {}).items()]
             extra.append((b"idempotent-replayed", b"true"))
@@ -167,6 +169,14 @@ class IdempotencyMiddleware:
                     await idempotency_repo.complete(conn, key, idem_key, start["status"], kept, b"".join(chunks))
                 else:
                     await idempotency_repo.release(conn, key, idem_key)
+
+
+_RESULTS = {
+    idempotency_repo.Claim.WON: "first",
+    idempotency_repo.Claim.DONE: "replayed",
+    idempotency_repo.Claim.IN_PROGRESS: "in_progress",
+    idempotency_repo.Claim.MISMATCH: "mismatch",
+}
 
 
 def _is_stream(body: bytes) -> bool:

@@ -92,6 +92,7 @@ class InFlight:
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str], int] = {}
+        self.refused: dict[tuple[str, str], int] = {}  # refusals per key, read by the metrics at scrape time
 
     def acquire(self, key: auth.KeyContext) -> Slot | None:
         """A slot for one more request of ``key``; None when the key has no concurrency limit (nothing to hold).
@@ -105,6 +106,7 @@ class InFlight:
         ref = (key.namespace, key.name)
         held = self._counts.get(ref, 0)
         if held >= limit:
+            self.refused[ref] = self.refused.get(ref, 0) + 1
             raise errors.ConcurrencyLimited(
                 f"this API key already has {limit} requests in flight (rateLimit.concurrent)",
                 code="concurrency_limit_exceeded",

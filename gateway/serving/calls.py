@@ -172,4 +172,37 @@ def finish(
         if row.cache_write_tokens:
             metrics.child(metrics.tokens, model_label, provider_label, "cache_write").inc(row.cache_write_tokens)
         metrics.child(metrics.cost, model_label, provider_label).inc(float(cost))
+    operation = GEN_AI_OPERATIONS.get(call.endpoint)
+    if operation is not None:
+        _observe_gen_ai(metrics, operation, provider_label, model_label, row, error_class, ttft_s)
     return cost
+
+
+# The GenAI operation of each endpoint (gen_ai.operation.name); token counting is not one.
+GEN_AI_OPERATIONS = {
+    "chat.completions": "chat",
+    "messages": "chat",
+    "chat": "chat",
+    "responses": "chat",
+    "embeddings": "embeddings",
+}
+
+
+def _observe_gen_ai(
+    metrics: metrics_mod.Metrics,
+    operation: str,
+    provider: str,
+    model: str,
+    row: logs_repo.RequestLogRow,
+    error_class: str | None,
+    ttft_s: float | None,
+) -> None:
+    metrics.child(metrics.operation_duration, operation, provider, model, error_class or "").observe(
+        row.latency_ms / 1000
+    )
+    ttft, input_tokens, output_tokens = metrics.gen_ai(operation, provider, model)
+    if ttft_s is not None:
+        ttft.observe(ttft_s)
+    if row.input_tokens or row.output_tokens:
+        input_tokens.observe(row.input_tokens)
+        output_tokens.observe(row.output_tokens)

@@ -119,6 +119,11 @@ class Runtime:
         self._lease_loops: list[supervisor.Supervised] = []
         metrics.ready.set_function(lambda: 1.0 if self.ready else 0.0)
 
+    @property
+    def health_probes(self) -> bool:
+        """Whether this replica competes for the active health prober's lock."""
+        return self._health_probes
+
     def _count_failure(self, task: str) -> None:
         self.metrics.child(self.metrics.background_task_failures, task).inc()
 
@@ -184,6 +189,8 @@ class Runtime:
             self._followers.append(self.supervisor.start("health-prober", self.prober.run))
         if self._share_stats:
             self._followers.append(self.supervisor.start("stats-sharing", self.sharing.run))
+        for task in self.supervisor.loops:  # a zero per task, so that rate() and alerts see it before it fails
+            self.metrics.child(self.metrics.background_task_failures, task)
 
     async def stop(self) -> None:
         """After the server stopped taking requests: stop following config, flush logs, hand back leases.
