@@ -24,9 +24,8 @@ from gateway import settings as settings_mod
 from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
-from gateway.observability import collectors
+from gateway.observability import collectors, tracing
 from gateway.observability import metrics as metrics_mod
-from gateway.observability import tracing
 from gateway.serving import (
     admission,
     anthropic_betas,

@@ -168,6 +168,7 @@ def test_repr_str_and_logging_hide_every_secret(caplog: pytest.LogCaptureFixture
     assert "secret_env={'TOKENHUB_SECRET_OPENAI_APIKEY': '***'}" in repr(parsed)
     assert "port=8080" in repr(parsed), "everything else is shown as it is"
 
+
 def test_the_metrics_port_is_off_by_default_and_must_differ_from_the_main_port() -> None:
     assert settings.Settings.from_env({}).metrics_port is None
     assert settings.Settings.from_env({"TOKENHUB_METRICS_PORT": "9090"}).metrics_port == 9090
