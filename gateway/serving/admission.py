@@ -10,6 +10,7 @@ costs no round trip, so with N replicas a key can have up to N times its limit i
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from typing import Any
 
 from gateway.accounting import bounds, leases, values
@@ -40,6 +41,22 @@ async def admit(
     if isinstance(verdict, values.Refusal):
         raise refusal_error(verdict)
     return verdict
+
+
+async def extend(
+    manager: leases.LeaseManager,
+    reservation: values.Reservation,
+    charged_usd: Decimal,
+    body: dict[str, Any],
+    models: list[snapshot.ModelEntry],
+) -> values.Reservation | None:
+    """Before the next attempt: the reservation must cover what failed attempts were charged plus the bound of the
+    candidates still to try. Grown when it does not (None when the budget cannot cover it: try no further)."""
+    need = charged_usd + estimate(body, models).cost_usd - reservation.cost_usd
+    if need <= 0:
+        return reservation
+    verdict = await manager.extend(reservation, need)
+    return None if isinstance(verdict, values.Refusal) else verdict
 
 
 @dataclasses.dataclass(eq=False, slots=True)
