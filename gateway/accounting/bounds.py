@@ -38,9 +38,9 @@ CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
 # use (searches, fetches, container time) that no Model price expresses.
 SERVER_TOOL = re.compile(r"^(web_search|web_fetch|code_execution|tool_search_tool_\w+|mcp_toolset)_\d{8}$")
 REFUSED_FIELDS = {
-    "mcp_servers": "remote MCP servers run tool loops billed beyond the Model's prices",
-    "container": "code-execution containers are billed by time, which the Model's prices do not cover",
-    "web_search_options": "web search is billed per search, which the Model's prices do not cover",
+    "mcp_servers": "mcp_servers is not served: remote MCP servers run tool loops billed beyond the Model's prices",
+    "container": "container is not served: code-execution containers are billed by time, beyond the Model's prices",
+    "web_search_options": "web_search_options is not served: searches are billed per use, beyond the Model's prices",
 }
 
 
@@ -50,7 +50,7 @@ class Unpriced(errors.AccountingError):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(f"{param}: {message}")
         self.param = param
-        self.message = f"{param}: {message}"
+        self.message = message  # a sentence that names what it refuses
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ def _choices(body: Mapping[str, Any], name: str) -> int:
     if value is None:
         return 1
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHOICES:
-        raise Unpriced(name, f"must be an integer from 1 to {MAX_CHOICES}")
+        raise Unpriced(name, f"{name} must be an integer from 1 to {MAX_CHOICES}")
     return value
 
 

@@ -23,7 +23,7 @@ def estimate(body: dict[str, Any], models: list[snapshot.ModelEntry]) -> values.
     try:
         return bounds.estimate(body, [model.spec for model in models])
     except bounds.Unpriced as exc:
-        raise errors.InvalidRequest(exc.message, param=exc.param, code="unpriced_parameter") from exc
+        raise errors.InvalidRequest(f"{exc.param}: {exc.message}", param=exc.param, code="unpriced_parameter") from exc
 
 
 def refusal_error(refusal: values.Refusal) -> errors.RequestFailed:
