@@ -32,7 +32,7 @@ def bill(raw: bytes, body: dict[str, Any], limits: Limits) -> tuple[int, int]:
         if isinstance(content, list):
             media += sum(1 for part in content if isinstance(part, dict) and part.get("type") in MEDIA_PARTS)
     prompt = min(len(raw) + media * limits.media_tokens, limits.context_window)
-    asked = [body.get(k) for k in ("max_tokens", "max_completion_tokens") if isinstance(body.get(k), int)]
+    asked = [v for v in (body.get("max_tokens"), body.get("max_completion_tokens")) if isinstance(v, int)]
     choices = max(body.get("n") or 1, body.get("best_of") or 1)
     return prompt, (max(asked) if asked else limits.max_output_tokens) * choices
 
