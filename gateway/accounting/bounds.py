@@ -33,7 +33,7 @@ MAX_CHOICES = 128  # n or best_of beyond this is refused: nobody needs it, and i
 MEDIA_PARTS = frozenset(
     {"image_url", "input_audio", "file", "image", "document", "container_upload", "input_image", "input_file"}
 )
-CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
+CLIENT_TOOL_TYPES = frozenset({"function", "custom", "namespace"})  # Responses groups functions in namespaces
 # Anthropic's server tools run a loop inside one request (each turn bills its input again) and carry a fee per
 # use (searches, fetches, container time) that no Model price expresses.
 SERVER_TOOL = re.compile(r"^(web_search|web_fetch|code_execution|tool_search_tool_\w+|mcp_toolset)_\d{8}$")
