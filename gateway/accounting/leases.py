@@ -119,6 +119,32 @@ class LeaseManager:
         verdict = self.try_admit(key, limits, estimate)
         if not isinstance(verdict, Shortfall):
             return verdict
+        return await self._await_grants(key, verdict, lambda: self.try_admit(key, limits, estimate), estimate)
+
+    async def extend(self, reservation: Reservation, cost_usd: Decimal) -> Reservation | Refusal:
+        """Grow an open reservation's budget by ``cost_usd``, like ``admit`` (the store only when not held)."""
+
+        def attempt() -> Reservation | Refusal | Shortfall:
+            verdict = self._ledger.extend(reservation, cost_usd, self._clock())
+            if isinstance(verdict, Refusal):
+                self.stats.refused[verdict.reason] += 1
+            return verdict
+
+        verdict = attempt()
+        if not isinstance(verdict, Shortfall):
+            return verdict
+        return await self._await_grants(reservation.key, verdict, attempt, None)
+
+    async def _await_grants(
+        self,
+        key: KeyRef,
+        verdict: Shortfall,
+        retry: Callable[[], Reservation | Refusal | Shortfall],
+        estimate: Estimate | None,
+    ) -> Reservation | Refusal:
+        """Take grants until ``retry`` admits or refuses, the store is unreachable, or the deadline passes;
+        ``estimate`` is what to admit unleased when the store is unreachable and ``fail_open`` is set."""
+        limits = self._limits[key]
         self.stats.waited += 1
         reachable = True
         loop = asyncio.get_running_loop()
@@ -132,11 +158,11 @@ class LeaseManager:
                 if isinstance(exc, store_errors.StatementRejected):
                     log.error("lease grant for %s/%s refused by the store: %s", key.namespace, key.name, exc)
                 reachable = False
-            retried = self.try_admit(key, limits, estimate)
+            retried = retry()
             if not isinstance(retried, Shortfall):
                 return retried
             verdict = retried
-        if not reachable and self.settings.fail_open:
+        if not reachable and self.settings.fail_open and estimate is not None:
             admitted = self._ledger.admit(key, limits, estimate, self._clock(), leased=False)
             assert isinstance(admitted, Reservation)
             self.stats.admitted += 1

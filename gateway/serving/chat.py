@@ -26,7 +26,7 @@ from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage as usage_mod
 from gateway.routing import failover, modes
-from gateway.serving import admission, calls, dialects, errors, planning, relay, traced, upstreams
+from gateway.serving import admission, attempt_charges, calls, dialects, errors, planning, relay, traced, upstreams
 
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -184,7 +184,8 @@ class ChatFlow:
         failures: _Failures,
     ) -> None:
         model = candidate.model
-        call.attempt(model, exc.error_class, status=exc.status, ms=ms)
+        charged = attempt_charges.charged(exc, input_estimate(call))
+        call.attempt(model, exc.error_class, status=exc.status, ms=ms, charged=charged)
         metrics = self._services.metrics
         metrics.child(metrics.upstream_attempts, model.provider.ref.name, exc.error_class).inc()
         failures.last = exc
@@ -261,7 +262,21 @@ class ChatFlow:
                 call.upstream_wait_s += time.perf_counter() - sent
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
                 await self._maybe_retry(exc, candidate, pending, retried)
+                if not await self._covered(call, pending):
+                    break
         raise failures.final(call.body["model"])
+
+    async def _covered(self, call: calls.Call, pending: collections.deque[planning.Candidate]) -> bool:
+        """Whether the reservation covers the attempts charged so far and any next one (grown if need be)."""
+        if not pending or call.failed_cost == 0 or call.reservation is None or call.body is None:
+            return True
+        models = [candidate.model for candidate in pending]
+        grown = await admission.extend(self._services.leases, call.reservation, call.failed_cost, call.body, models)
+        if grown is None:
+            call.attempt(pending[0].model, "skipped_budget")
+            return False
+        call.reservation = grown
+        return True
 
     def _succeeded(self, call: calls.Call, model: snapshot.ModelEntry, status: int, waited_s: float) -> None:
         call.attempt(model, "ok", status=status, ms=waited_s * 1000)

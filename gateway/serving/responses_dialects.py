@@ -198,6 +198,6 @@ def _view_content(item: dict[str, Any]) -> str | list[dict[str, Any]]:
 def _view_part(part: dict[str, Any]) -> dict[str, Any]:
     if part.get("type") == "input_image":
         return {"type": "image_url"}
-    if part.get("type") == "input_file":
-        return {"type": "text", "text": str(part.get("file_data") or part.get("file_url") or part.get("file_id") or "")}
+    if part.get("type") == "input_file":  # a file the provider reads itself: admission reserves it as media
+        return {"type": "file", "text": str(part.get("file_data") or part.get("file_url") or part.get("file_id") or "")}
     return {"type": "text", "text": str(part.get("text") or part.get("refusal") or "")}
