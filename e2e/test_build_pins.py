@@ -131,7 +131,7 @@ def test_controller_manager_runs_per_controller_identities_on_loopback_without_l
     assert {"deployment-controller", "replicaset-controller", "garbage-collector-controller"} <= enabled
     assert {"endpointslice-controller", "horizontal-pod-autoscaler-controller", "disruption-controller"} <= enabled
     assert {"job-controller", "namespace-controller", "serviceaccount-token-controller"} <= enabled
-    assert "node-lifecycle-controller" not in enabled, "it would taint kwok's lease-less Nodes NotReady"
+    assert "node-lifecycle-controller" in enabled, "nothing else lifts the not-ready taint off a new Node"
 
 
 def test_scheduler_and_kwok_listen_on_loopback_only(tmp_path: Path) -> None:
@@ -145,6 +145,7 @@ def test_scheduler_and_kwok_listen_on_loopback_only(tmp_path: Path) -> None:
     assert "--server-address=127.0.0.1:4244" in fake_kubelet
     assert "--manage-all-nodes=false" in fake_kubelet
     assert f"--manage-nodes-with-annotation-selector={kwok.NODE_SELECTOR}" in fake_kubelet
+    assert "--node-lease-duration-seconds=0" not in fake_kubelet, "node-lifecycle would mark lease-less Nodes NotReady"
 
 
 def test_fake_nodes_are_managed_by_kwok_and_get_disjoint_pod_ranges_outside_the_service_range() -> None:

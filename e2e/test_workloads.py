@@ -226,7 +226,9 @@ def test_deleting_an_owner_garbage_collects_the_secret_it_owns(
         found = workload_cluster.kubectl("get", "secret", "owned", f"-n={namespace}", check=False)
         return True if found.returncode != 0 and "NotFound" in found.stderr else None
 
-    waiting.until(secret_gone, f"the Secret owned by the deleted {owner_kind} to be collected")
+    # A custom resource's dependents are collected once the collector's discovery resync (every 30 s) has seen
+    # the CRD, so this may take that long for a CRD created a moment ago.
+    waiting.until(secret_gone, f"the Secret owned by the deleted {owner_kind} to be collected", timeout=45)
     assert workload_cluster.get_json("secret", "unowned", namespace=namespace)["metadata"]["name"] == "unowned"
 
 

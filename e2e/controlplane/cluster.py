@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from e2e.controlplane import commands, components, credentials, errors, kubeconfig, kwok, processes
+from e2e.controlplane import commands, components, credentials, errors, kubeconfig, kwok, processes, waiting
 from e2e.controlplane.binaries import Binaries
 
 DEFAULT_USERS = (
@@ -238,7 +238,17 @@ class Cluster:
             raise errors.StartupFailed(
                 f"fake Nodes not Ready: {exc}; kwok log tail:\n{processes.log_tail(kwok_log)}"
             ) from exc
+        waiting.until(
+            lambda: None if any(self._node_taints(names)) else True,
+            "the node lifecycle controller to lift the not-ready taint off the fake Nodes",
+            timeout=self._start_timeout,
+        )
         self._node_names = names
+
+    def _node_taints(self, names: tuple[str, ...]) -> list[Any]:
+        listed = self.get_json(*(f"node/{name}" for name in names))
+        items = listed["items"] if listed.get("kind") == "List" else [listed]
+        return [taint for item in items for taint in item["spec"].get("taints", [])]
 
     def _start_etcd(self) -> str:
         client_url = f"http://127.0.0.1:{processes.free_port()}"

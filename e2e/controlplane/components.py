@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# The controllers a chart install exercises; node lifecycle, IPAM, cloud, volume and CSR controllers are left out
-# because kwok plays the kubelet and there is no cloud, storage or kubelet TLS bootstrap to serve.
+# The controllers a chart install exercises. node-lifecycle removes the not-ready taint the apiserver puts on a new
+# Node once kwok reports it Ready (and watches kwok's Leases). IPAM, cloud, volume and CSR controllers are left
+# out: kwok plays the kubelet and there is no cloud, storage or kubelet TLS bootstrap to serve.
 CONTROLLERS = (
     "clusterrole-aggregation-controller",
     "cronjob-controller",
@@ -24,6 +25,7 @@ CONTROLLERS = (
     "horizontal-pod-autoscaler-controller",
     "job-controller",
     "namespace-controller",
+    "node-lifecycle-controller",
     "pod-garbage-collector-controller",
     "replicaset-controller",
     "root-ca-certificate-publisher-controller",
@@ -62,6 +64,9 @@ def controller_manager_argv(cm: ControllerManager) -> list[str]:
         "--use-service-account-credentials=true",
         f"--service-account-private-key-file={cm.service_account_key}",
         f"--root-ca-file={cm.root_ca}",
+        # The HPA controller handles each autoscaler once per sync period (15 s by default), its first sight of a
+        # new one included; a test cluster holds a handful, so a second costs nothing and keeps tests short.
+        "--horizontal-pod-autoscaler-sync-period=1s",
         "--profiling=false",
     ]
 
@@ -88,6 +93,6 @@ def kwok_argv(binary: Path, kubeconfig: Path, config: Path, port: int, node_sele
         f"--node-port={port}",
         f"--server-address=127.0.0.1:{port}",
         f"--cidr={pod_cidr}",
-        # No node leases: the node lifecycle controller that would read them does not run.
-        "--node-lease-duration-seconds=0",
+        # kwok renews a Lease per Node, the heartbeat the node lifecycle controller reads to keep them Ready.
+        "--node-lease-duration-seconds=40",
     ]
