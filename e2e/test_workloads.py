@@ -1,5 +1,6 @@
 """The workload cluster runs what a chart installs: Deployments roll out onto kwok Nodes, Services get endpoints,
-Jobs complete, owners' deletion collects their dependents, HPA and PDB are acted on, namespaces really go away.
+Jobs complete, owners' deletion collects their dependents, HPA and PDB are acted on, namespaces really go away,
+and `helm install --wait` returns once a chart with a pre-install hook Job is up.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -271,6 +273,7 @@ def test_hpa_and_pdb_are_accepted_and_acted_on(workload_cluster: Cluster, namesp
     assert budget["disruptionsAllowed"] == 1
     autoscaler = waiting.until(hpa_read_its_target, "the HPA controller to read the Deployment's scale")
     assert autoscaler["status"]["currentReplicas"] == 2
+    assert condition(autoscaler, "ScalingActive") == "False", "no metrics API runs, so the HPA cannot compute usage"
 
 
 def test_deleting_a_namespace_removes_its_running_workloads(workload_cluster: Cluster) -> None:
@@ -284,3 +287,71 @@ def test_deleting_a_namespace_removes_its_running_workloads(workload_cluster: Cl
     assert workload_cluster.kubectl("get", "namespace", name, check=False).returncode != 0
     remaining = workload_cluster.get_json("pods", "--all-namespaces", "-l", "app=web")["items"]
     assert [pod for pod in remaining if pod["metadata"]["namespace"] == name] == []
+
+
+HOOKED_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: hooked\nversion: 0.1.0\n",
+    "templates/migrate.yaml": """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migrate
+        image: example.test/app:1
+        args: [migrate]
+""",
+    "templates/app.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-app
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: {{ .Release.Name }}}
+  template:
+    metadata:
+      labels: {app: {{ .Release.Name }}}
+    spec:
+      containers:
+      - name: app
+        image: example.test/app:1
+        ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{name: http, port: 80, targetPort: http}]
+""",
+}
+
+
+def test_helm_install_waits_through_a_hook_job_and_a_rollout(
+    workload_cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    for relative, text in HOOKED_CHART.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+
+    workload_cluster.helm(
+        "install", "demo", str(tmp_path), f"--namespace={namespace}", "--wait", "--timeout=45s", timeout=50
+    )
+
+    hook = workload_cluster.get_json("job", "demo-migrate", namespace=namespace)
+    assert hook["status"]["succeeded"] == 1
+    app = workload_cluster.get_json("deployment", "demo-app", namespace=namespace)
+    assert app["status"]["readyReplicas"] == 2
+    status = workload_cluster.helm("status", "demo", f"--namespace={namespace}", "-o", "json").stdout
+    assert orjson.loads(status)["info"]["status"] == "deployed"
