@@ -1,11 +1,15 @@
 """The workload cluster runs what a chart installs: Deployments roll out onto kwok Nodes, Services get endpoints,
 Jobs complete, owners' deletion collects their dependents, HPA and PDB are acted on, namespaces really go away,
-and `helm install --wait` returns once a chart with a pre-install hook Job is up.
+and `helm install --wait` returns once a chart with a pre-install hook Job is up. A component that dies at start
+fails the start with its log and leaves no process behind.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
+import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from e2e.controlplane import kwok, waiting
+from e2e.controlplane import binaries, errors, kwok, processes, waiting
 from e2e.controlplane.cluster import SERVICE_CIDR, Cluster
 
 pytestmark = pytest.mark.e2e
@@ -355,3 +359,20 @@ def test_helm_install_waits_through_a_hook_job_and_a_rollout(
     assert app["status"]["readyReplicas"] == 2
     status = workload_cluster.helm("status", "demo", f"--namespace={namespace}", "-o", "json").stdout
     assert orjson.loads(status)["info"]["status"] == "deployed"
+
+
+def test_a_component_that_dies_at_start_fails_with_its_log_and_stops_the_cluster(
+    control_plane_binaries: binaries.Binaries, tmp_path: Path
+) -> None:
+    broken = dataclasses.replace(control_plane_binaries, kwok=Path("/bin/false"))
+    with Cluster(broken, tmp_path / "cluster") as cluster:
+        trusted = ssl.create_default_context(cafile=str(cluster.ca_file))
+        readyz = functools.partial(processes.http_ok, f"{cluster.server}/readyz", trusted, cluster.token("admin"))
+        assert readyz()
+
+        with pytest.raises(errors.StartupFailed, match=r"kwok exited with 1 while starting"):
+            cluster.start_workloads()
+
+        assert not cluster.runs_workloads
+        assert not readyz(), "the apiserver outlived a failed start"
+        assert (tmp_path / "cluster" / "kwok.log").exists()
