@@ -52,7 +52,7 @@ test-integration: $(STAMP)
 test-fuzz: $(STAMP)  ## schemathesis against a running gateway (part of test-integration; here on its own)
 	$(BIN)/pytest -q tests/integration/test_public_api_fuzz.py
 
-test-e2e: $(STAMP)  ## builds etcd, kube-apiserver, kubectl and helm from Go modules once (cached), then runs e2e/
+test-e2e: $(STAMP)  ## builds etcd, the Kubernetes control plane, kwok, kubectl and helm from Go modules once (cached), then runs e2e/
 	bash e2e/controlplane/build.sh
 	$(BIN)/pytest -q e2e
 
