@@ -25,6 +25,7 @@ from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
 from gateway.observability import metrics as metrics_mod
+from gateway.providers import session
 from gateway.serving import admission, anthropic_betas, calls, errors, responses_flow, stored_responses, supervisor
 from gateway.serving import runtime as runtime_mod
 
@@ -38,11 +39,14 @@ def create_runtime(
     supervision: supervisor.Supervision | None = None,
 ) -> runtime_mod.Runtime:
     registry = prometheus_client.CollectorRegistry(auto_describe=True)
+    egress = settings.egress()
     return runtime_mod.Runtime(
         database_url,
         vault_password,
         metrics_mod.Metrics(registry),
         settings.config_poll_interval_s,
+        session.client_factory(egress),
+        egress_policy=egress.policy,
         health_probes=settings.health_probes,
         spool_path=settings.data_dir / "spool" / "request-logs.jsonl",
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),

@@ -25,7 +25,7 @@ from gateway import server as server_mod
 from gateway import settings as settings_mod
 from gateway import standalone
 from gateway.api import inbound
-from gateway.config import documents, manifests
+from gateway.config import documents, egress, manifests
 from gateway.serving import runtime as runtime_mod
 from gateway.serving import supervisor
 from gateway.store import keys_repo, vault_repo
@@ -220,7 +220,12 @@ def render_manifests(
 @pytest.fixture
 def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
     """The settings of the ``gateway`` fixture; a test module overrides this fixture to change them."""
-    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False, data_dir=tmp_path / "data")
+    return settings_mod.Settings(
+        config_poll_interval_s=0.2,
+        health_probes=False,
+        data_dir=tmp_path / "data",
+        provider_allow=egress.LOOPBACK_ALLOW,  # the fake upstreams listen on loopback, which the default policy refuses
+    )
 
 
 @pytest.fixture
