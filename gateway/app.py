@@ -37,7 +37,9 @@ def create_runtime(
     database_url: str,
     vault_password: str | None,
     supervision: supervisor.Supervision | None = None,
+    client_factory: session.ClientFactory | None = None,
 ) -> runtime_mod.Runtime:
+    """The replica's runtime; ``client_factory`` replaces the upstream clients the settings' egress would build."""
     registry = prometheus_client.CollectorRegistry(auto_describe=True)
     egress = settings.egress()
     return runtime_mod.Runtime(
@@ -45,7 +47,7 @@ def create_runtime(
         vault_password,
         metrics_mod.Metrics(registry),
         settings.config_poll_interval_s,
-        session.client_factory(egress),
+        client_factory or session.client_factory(egress),
         egress_policy=egress.policy,
         health_probes=settings.health_probes,
         spool_path=settings.data_dir / "spool" / "request-logs.jsonl",

@@ -26,6 +26,7 @@ from gateway import settings as settings_mod
 from gateway import standalone
 from gateway.api import inbound
 from gateway.config import documents, egress, manifests
+from gateway.providers import session
 from gateway.serving import runtime as runtime_mod
 from gateway.serving import supervisor
 from gateway.store import keys_repo, vault_repo
@@ -234,6 +235,12 @@ def gateway_supervision() -> supervisor.Supervision:
     return supervisor.Supervision()
 
 
+@pytest.fixture
+def gateway_client_factory() -> session.ClientFactory | None:
+    """Override in a test module to build the upstream clients (a stub resolver, say); None: from the settings."""
+    return None
+
+
 BeforeStart = Callable[[str, vault_repo.VaultCipher], Awaitable[None]]
 
 
@@ -253,6 +260,7 @@ async def gateway(
     gateway_settings: settings_mod.Settings,
     gateway_supervision: supervisor.Supervision,
     before_gateway_start: BeforeStart | None,
+    gateway_client_factory: session.ClientFactory | None,
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
@@ -274,7 +282,9 @@ async def gateway(
         await before_gateway_start(database_url, cipher)
 
     settings = dataclasses.replace(gateway_settings, host="127.0.0.1", port=free_port())
-    runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD, gateway_supervision)
+    runtime = app_mod.create_runtime(
+        settings, database_url, VAULT_PASSWORD, gateway_supervision, client_factory=gateway_client_factory
+    )
     port = settings.port
     app = app_mod.create_app(runtime, ADMIN_TOKEN, inbound.Limits.of(settings))
     server = uvicorn.Server(server_mod.uvicorn_config(app, settings))
