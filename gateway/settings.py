@@ -230,8 +230,8 @@ class Settings:
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             anthropic_betas=_betas(env, "ANTHROPIC_BETAS"),
             upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
-            provider_allow=env.get(PREFIX + "PROVIDER_ALLOW"),
-            provider_deny=env.get(PREFIX + "PROVIDER_DENY"),
+            provider_allow=env.get(PREFIX + "PROVIDER_ALLOW") or None,  # empty: the default, as elsewhere
+            provider_deny=env.get(PREFIX + "PROVIDER_DENY") or None,
             http_proxy=_proxy_env(env, "HTTP_PROXY"),
             https_proxy=_proxy_env(env, "HTTPS_PROXY"),
             no_proxy=_proxy_env(env, "NO_PROXY"),

@@ -26,6 +26,8 @@ METADATA = (
     ipaddress.ip_network("100.100.100.200/32"),
 )
 _LOCALHOST = ipaddress.ip_address("127.0.0.1")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; Python's is_private leaves it out
 
 
 class PolicyError(ValueError):
@@ -90,8 +92,20 @@ def address_of(host: str) -> Address | None:
     return address
 
 
+def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 or 6to4 address reaches (judged as that address), if it is one."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour
+
+
 def kind(address: Address) -> str:
     """``public``, or why the address is special: ``metadata``, ``link-local``, ``loopback``, ``private``, ..."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return kind(embedded)
     if any(address in net for net in METADATA if net.version == address.version):
         return "metadata"
     if address.is_link_local:
@@ -102,7 +116,7 @@ def kind(address: Address) -> str:
         return "unspecified"
     if address.is_multicast:
         return "multicast"
-    if address.is_private or address in ipaddress.ip_network("100.64.0.0/10") or address.is_reserved:
+    if address.is_private or (address.version == 4 and address in _SHARED) or address.is_reserved:
         return "private"
     return "public"
 

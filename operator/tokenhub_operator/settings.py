@@ -49,7 +49,7 @@ class OperatorSettings:
                 raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
         try:
-            policy = egress.Policy.parse(env.get("TOKENHUB_PROVIDER_ALLOW"), env.get("TOKENHUB_PROVIDER_DENY"))
+            policy = egress.Policy.parse(env.get("TOKENHUB_PROVIDER_ALLOW") or None, env.get("TOKENHUB_PROVIDER_DENY"))
         except egress.PolicyError as exc:
             raise SettingsError(f"TOKENHUB_PROVIDER_ALLOW or TOKENHUB_PROVIDER_DENY: {exc}") from exc
         namespaces = tuple(ns.strip() for ns in env.get("TOKENHUB_WATCH_NAMESPACES", "").split(",") if ns.strip())

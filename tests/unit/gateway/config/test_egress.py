@@ -28,6 +28,8 @@ DEFAULT = egress.Policy.parse(None, None)
         ("ula.test", "fd12::1", "private"),
         ("cgnat.test", "100.64.0.1", "private"),
         ("zero.test", "0.0.0.0", "unspecified"),
+        ("nat64.test", "64:ff9b::a9fe:a9fe", "link-local"),  # 169.254.169.254 through NAT64
+        ("6to4.test", "2002:a00:1::1", "private"),  # 10.0.0.1 through 6to4
     ],
 )
 def test_the_default_refuses_special_addresses(host: str, address: str, why: str) -> None:
