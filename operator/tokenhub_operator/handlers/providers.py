@@ -70,10 +70,12 @@ async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_stat
         if bundle_failed is not None and resolved.status is True:
             resolved = bundle_failed
         await reconciler.store(ctx, doc, credential=credential, manage_credential=True, ca_bundle=bundle)
+        problems = await reconciler.compile_problems(ctx, doc)  # a URL the egress policy refuses, say
     except (errors.SpecInvalid, store_errors.StoreError) as exc:
         raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
     stored = status.Condition("Stored", True, "Stored", "in the configuration store")
-    common.write_status(patch_status, body, [stored, resolved], credentialFingerprint=fingerprint)
+    conditions = [stored, resolved, status.compiled(problems)]
+    common.write_status(patch_status, body, conditions, credentialFingerprint=fingerprint)
     if resolved.status is not True:
         raise errors.to_kopf(errors.WaitingFor(resolved.message), ctx.settings.temporary_delay_s)
 
