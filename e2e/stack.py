@@ -99,6 +99,7 @@ def operator_env(cluster: Cluster, database_url: str, priority: int) -> dict[str
         "TOKENHUB_VAULT_PASSWORD": VAULT_PASSWORD,
         "TOKENHUB_OPERATOR_PRIORITY": str(priority),
         "TOKENHUB_RETRY_DELAY_SECONDS": "2",
+        "TOKENHUB_PROVIDER_ALLOW": "127.0.0.0/8,::1",  # the fake upstreams listen on loopback
     }
 
 
@@ -142,6 +143,7 @@ def start(cluster: Cluster, workdir: pathlib.Path) -> Iterator[Stack]:
                 "TOKENHUB_VAULT_PASSWORD": VAULT_PASSWORD,
                 "TOKENHUB_PORT": str(gateway_port),
                 "TOKENHUB_CONFIG_POLL_SECONDS": "0.5",
+                "TOKENHUB_PROVIDER_ALLOW": "127.0.0.0/8,::1",  # the fake upstreams listen on loopback
             },
             workdir / "gateway.log",
         )

@@ -26,6 +26,7 @@ from gateway.api import admin, anthropic, health, idempotency, inbound, metrics,
 from gateway.api import errors as api_errors
 from gateway.observability import collectors, tracing
 from gateway.observability import metrics as metrics_mod
+from gateway.providers import session
 from gateway.serving import (
     admission,
     anthropic_betas,
@@ -46,13 +47,18 @@ def create_runtime(
     database_url: str,
     vault_password: str | None,
     supervision: supervisor.Supervision | None = None,
+    client_factory: session.ClientFactory | None = None,
 ) -> runtime_mod.Runtime:
+    """The replica's runtime; ``client_factory`` replaces the upstream clients the settings' egress would build."""
     registry = prometheus_client.CollectorRegistry(auto_describe=True)
+    egress = settings.egress()
     return runtime_mod.Runtime(
         database_url,
         vault_password,
         metrics_mod.Metrics(registry),
         settings.config_poll_interval_s,
+        client_factory or session.client_factory(egress),
+        egress_policy=egress.policy,
         health_probes=settings.health_probes,
         spool_path=settings.data_dir / "spool" / "request-logs.jsonl",
         lease_settings=leases.LeaseSettings(fail_open=settings.budget_fail_open),

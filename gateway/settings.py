@@ -13,7 +13,10 @@ import pathlib
 import urllib.parse
 from collections.abc import Mapping
 
+from gateway.config import egress
 from gateway.observability import tracing_settings
+from gateway.providers import session
+from gateway.providers.http1 import proxy
 from gateway.serving import anthropic_betas
 from gateway.store import dsn
 
@@ -216,6 +219,15 @@ def _tracing(env: Mapping[str, str]) -> tracing_settings.TracingSettings | None:
     )
 
 
+def _proxy_env(env: Mapping[str, str], name: str) -> str | None:
+    """A proxy variable as curl and Python read it: the lower-case spelling wins over the upper-case one."""
+    for spelling in (name.lower(), name.upper()):
+        value = env.get(spelling)
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class Settings:
     database_url: str | None = None
@@ -253,15 +265,25 @@ class Settings:
     upstream_max_body_bytes: int = 32 << 20
     # OpenTelemetry tracing from the standard OTEL_* variables (observability/tracing.py); None: off.
     tracing: tracing_settings.TracingSettings | None = None
+    # Egress (docs/egress.md): the hosts and networks provider connections may reach (None: the default, which in
+    # standalone mode also allows loopback), forward proxies from the usual variables, and how long a request waits
+    # for a pooled upstream connection when all are in use (never held against the provider's health).
+    provider_allow: str | None = None
+    provider_deny: str | None = None
+    http_proxy: str | None = dataclasses.field(default=None, repr=False)  # may hold the proxy's password
+    https_proxy: str | None = dataclasses.field(default=None, repr=False)
+    no_proxy: str | None = None
+    upstream_pool_timeout_s: float = session.POOL_TIMEOUT_S
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
-        """Every field, with the database password, vault password, admin token and standalone secrets hidden."""
+        """Every field, with the database and proxy passwords, vault password, admin token and standalone secrets
+        hidden."""
         shown = []
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name == "database_url":
+            if field.name in ("database_url", "http_proxy", "https_proxy"):
                 value = dsn.redacted(value)
             elif field.name == "secret_env":
                 value = dict.fromkeys(value, dsn.MASK)
@@ -273,6 +295,26 @@ class Settings:
     @property
     def resolved_secrets_dir(self) -> pathlib.Path:
         return self.secrets_dir or self.data_dir / "secrets"
+
+    def egress(self) -> session.Egress:
+        """The upstream clients' egress; raises `SettingsError` naming the variable that does not parse."""
+        try:
+            policy = egress.Policy.parse(self.provider_allow, None, standalone=self.config_path is not None)
+        except egress.PolicyError as exc:
+            raise SettingsError(f"{PREFIX}PROVIDER_ALLOW: {exc}") from exc
+        try:
+            deny = egress.Rules.parse(self.provider_deny or "")
+        except egress.PolicyError as exc:
+            raise SettingsError(f"{PREFIX}PROVIDER_DENY: {exc}") from exc
+        for name, value in (("HTTP_PROXY", self.http_proxy), ("HTTPS_PROXY", self.https_proxy)):
+            try:
+                proxy.Proxy.parse(value) if value else None
+            except proxy.ProxyUrlError as exc:
+                raise SettingsError(f"{name} (or {name.lower()}) {exc}") from exc
+        proxies = proxy.ProxyRules.parse(self.http_proxy, self.https_proxy, self.no_proxy)
+        return session.Egress(
+            policy=dataclasses.replace(policy, deny=deny), proxies=proxies, pool_timeout_s=self.upstream_pool_timeout_s
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -306,7 +348,7 @@ class Settings:
                 f"{PREFIX}METRICS_PORT must be a port number (0-65535) other than {PREFIX}PORT ({port}),"
                 f" got {metrics_port!r}"
             )
-        return cls(
+        settings = cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
             data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
             config_path=_path(env, "CONFIG"),
@@ -331,5 +373,13 @@ class Settings:
             anthropic_betas=_betas(env, "ANTHROPIC_BETAS"),
             upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
             tracing=_tracing(env),
+            provider_allow=env.get(PREFIX + "PROVIDER_ALLOW") or None,  # empty: the default, as elsewhere
+            provider_deny=env.get(PREFIX + "PROVIDER_DENY") or None,
+            http_proxy=_proxy_env(env, "HTTP_PROXY"),
+            https_proxy=_proxy_env(env, "HTTPS_PROXY"),
+            no_proxy=_proxy_env(env, "NO_PROXY"),
+            upstream_pool_timeout_s=_number(env, "UPSTREAM_POOL_TIMEOUT_SECONDS", session.POOL_TIMEOUT_S, minimum=0.01),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )
+        settings.egress()  # a proxy URL or policy entry that does not parse stops the process here
+        return settings

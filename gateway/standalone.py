@@ -8,8 +8,9 @@ environment or from files laid out like a mounted Secret:
   (``apiKeySecretRef: {name: openai-credentials, key: apiKey}`` -> ``TOKENHUB_SECRET_OPENAI_CREDENTIALS_APIKEY``);
 * ``<secrets dir>/<name>/<key>`` - ``TOKENHUB_SECRETS_DIR``, by default ``<data dir>/secrets``.
 
-A Provider whose Secret is found nowhere, or holds no usable credential (``config.credentials``), is still
-stored, and reported as not routable until it is.
+A Provider whose Secret is found nowhere, or holds no usable credential (``config.credentials``) or CA bundle
+(``config.ca_bundles``), is still stored, and reported as not routable until it is; one whose URL the egress
+policy refuses outright is stored too, with a warning (the gateways leave it out).
 
 An ApiKey resource gets its key issued on first apply and written - as the operator writes it to a Secret - to
 ``<data dir>/keys/<namespace>/<name>`` (mode 0600); only its hash is stored.
@@ -22,10 +23,11 @@ import logging
 import pathlib
 import re
 import secrets
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
 
 from gateway import settings as settings_mod
-from gateway.config import credentials, documents, manifests, reconcile, specs
+from gateway.config import ca_bundles, credentials, documents, egress, manifests, reconcile, specs
 from gateway.store import config_repo, vault_repo
 
 log = logging.getLogger(__name__)
@@ -101,26 +103,56 @@ def write_private(path: pathlib.Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _resolve(
+    doc: documents.Document, ref: specs.SecretKeyRef, source: SecretSource, judge: Callable[[bytes], str | None]
+) -> tuple[bytes | None, str | None]:
+    """The Secret key's bytes when found and usable, else a line saying why not."""
+    value = source.resolve(ref)
+    if value is None:
+        return None, (
+            f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} not found "
+            f"(set {secret_env_name(ref.name, ref.key)} or write {source.directory / ref.name / ref.key})"
+        )
+    invalid = judge(value)
+    if invalid is not None:
+        return None, f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} {invalid}; it is not used"
+    return value, None
+
+
 def desired_credentials(
     docs: list[documents.Document], source: SecretSource
 ) -> tuple[dict[documents.ObjectRef, bytes], list[str]]:
+    """Each Provider's credential and CA bundle (under ``ca_bundles.ref_of``), and what could not be resolved."""
     found: dict[documents.ObjectRef, bytes] = {}
     unresolved: list[str] = []
     for doc in docs:
-        if isinstance(doc.spec, specs.ProviderSpec) and doc.spec.api_key_secret_ref is not None:
-            ref = doc.spec.api_key_secret_ref
-            value = source.resolve(ref)
-            invalid = None if value is None else credentials.invalid_reason(value)
-            if value is None:
-                unresolved.append(
-                    f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} not found "
-                    f"(set {secret_env_name(ref.name, ref.key)} or write {source.directory / ref.name / ref.key})"
-                )
-            elif invalid is not None:
-                unresolved.append(f"{doc.ref}: Secret {ref.name!r} key {ref.key!r} {invalid}; it is not used")
-            else:
-                found[doc.ref] = value
+        if not isinstance(doc.spec, specs.ProviderSpec):
+            continue
+        wanted = (
+            (doc.ref, doc.spec.api_key_secret_ref, credentials.invalid_reason),
+            (ca_bundles.ref_of(doc.ref), doc.spec.ca_bundle_secret_ref, ca_bundles.invalid_reason),
+        )
+        for ref, secret, judge in wanted:
+            if secret is None:
+                continue
+            value, why = _resolve(doc, secret, source, judge)
+            if value is not None:
+                found[ref] = value
+            elif why is not None:
+                unresolved.append(why)
     return found, unresolved
+
+
+def egress_refusals(docs: list[documents.Document], policy: egress.Policy) -> list[str]:
+    """Provider URLs whose host the policy refuses outright: the gateways will leave these Providers out."""
+    found = []
+    for doc in docs:
+        if isinstance(doc.spec, specs.ProviderSpec):
+            for url in doc.spec.urls:
+                refused = policy.host_refusal(urllib.parse.urlsplit(url).hostname or "")
+                if refused is not None:
+                    found.append(f"{doc.ref}: {url} is refused by the egress policy ({refused}); it will not be served")
+    return found
 
 
 async def apply_documents(
@@ -140,6 +172,7 @@ async def apply_documents(
     def planner(current: config_repo.CurrentState) -> reconcile.ChangeSet:
         changes = reconcile.plan(desired, current.objects, owner=OWNER, prune=prune)
         others = [ref for ref, stored in current.objects.items() if stored.owner != OWNER]
+        others += [ca_bundles.ref_of(ref) for ref in others if ref.kind == "Provider"]
         creds = reconcile.plan_credentials(credentials, current.credentials, keep=others)
         issue = reconcile.keys_to_issue(desired, current.keyed) if keys_dir is not None else ()
         return dataclasses.replace(reconcile.with_credentials(changes, creds), issue_keys=issue)
@@ -161,4 +194,6 @@ async def apply_path(url: str, path: pathlib.Path, settings: settings_mod.Settin
     docs = manifests.load(path)
     cipher = await vault_repo.open_or_create(url, vault_password(settings))
     source = SecretSource(settings.secret_env, settings.resolved_secrets_dir)
-    return await apply_documents(url, docs, source, cipher, prune=prune, keys_dir=settings.data_dir / "keys")
+    report = await apply_documents(url, docs, source, cipher, prune=prune, keys_dir=settings.data_dir / "keys")
+    refused = egress_refusals(docs, settings.egress().policy)
+    return dataclasses.replace(report, unresolved=(*report.unresolved, *refused)) if refused else report

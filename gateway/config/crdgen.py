@@ -9,6 +9,7 @@ fails when the committed files are stale.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pathlib
 import sys
@@ -129,7 +130,7 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = _structural(value, defs)
         else:
-            out[key] = value
+            out[key] = copy.deepcopy(value)  # a definition used twice must not become a YAML alias
     if "properties" in out:
         out.setdefault("type", "object")
     if "enum" in out and "type" not in out:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import pydantic
 
+from gateway.config import ca_bundles, crosscheck, documents, egress, specs
 from gateway.config import credentials as credentials_mod
-from gateway.config import crosscheck, documents, specs
 
 Ref = documents.ObjectRef
 Problem = documents.Finding
@@ -34,6 +35,7 @@ class ProviderEntry:
     spec: specs.ProviderSpec
     credential: str | None = dataclasses.field(repr=False)
     unavailable_reason: str | None = None
+    ca_bundle: str | None = dataclasses.field(default=None, repr=False)  # PEM text, when the spec names one
 
     @property
     def routable(self) -> bool:
@@ -140,6 +142,42 @@ class _Compiler:
             return None
 
     def provider(
+        self,
+        ref: Ref,
+        spec: specs.ProviderSpec,
+        credentials: Mapping[Ref, bytes],
+        unreadable: Mapping[Ref, str],
+        policy: egress.Policy | None,
+    ) -> ProviderEntry | None:
+        if policy is not None:
+            for url in spec.urls:
+                refused = policy.host_refusal(urllib.parse.urlsplit(url).hostname or "")
+                if refused is not None:
+                    path = "spec.baseURL" if spec.base_url else "spec.endpoints"
+                    self.problem(ref, path, "EgressDenied", f"left out: the URL's host is {refused}")
+                    return None
+        entry = self.credential(ref, spec, credentials.get(ref), unreadable.get(ref))
+        if spec.ca_bundle_secret_ref is None or entry.unavailable_reason is not None:
+            return entry
+        return self.ca_bundle(entry, credentials.get(ca_bundles.ref_of(ref)), unreadable.get(ca_bundles.ref_of(ref)))
+
+    def ca_bundle(self, entry: ProviderEntry, pem: bytes | None, unreadable: str | None) -> ProviderEntry:
+        secret = entry.spec.ca_bundle_secret_ref
+        assert secret is not None
+        where = f"Secret {secret.name!r} key {secret.key!r}"
+        if unreadable is not None:
+            self.problem(entry.ref, "spec.caBundleSecretRef", "CABundleUnreadable", f"not routable: {unreadable}")
+            return dataclasses.replace(entry, unavailable_reason=f"CA bundle cannot be opened: {unreadable}")
+        if pem is None:
+            return dataclasses.replace(entry, unavailable_reason=f"CA bundle unresolved: {where}")
+        invalid = ca_bundles.invalid_reason(pem)
+        if invalid is not None:
+            message = f"not routable: the CA bundle in {where} {invalid}"
+            self.problem(entry.ref, "spec.caBundleSecretRef", "CABundleInvalid", message)
+            return dataclasses.replace(entry, unavailable_reason=f"CA bundle invalid: {where} {invalid}")
+        return dataclasses.replace(entry, ca_bundle=pem.decode("ascii"))
+
+    def credential(
         self, ref: Ref, spec: specs.ProviderSpec, plaintext: bytes | None, unreadable: str | None
     ) -> ProviderEntry:
         secret = spec.api_key_secret_ref
@@ -164,11 +202,14 @@ def compile_snapshot(
     credentials: Mapping[Ref, bytes],
     keys: Mapping[Ref, list[KeyRecord]],
     unreadable_credentials: Mapping[Ref, str] | None = None,
+    *,
+    egress_policy: egress.Policy | None = None,
 ) -> ConfigSnapshot:
     """Compile stored specs, credential plaintexts (bytes as a Secret holds them) and issued keys.
 
     ``unreadable_credentials`` names credentials the caller could not open (the reason), so that their providers
-    are listed as not routable rather than silently missing a credential.
+    are listed as not routable rather than silently missing a credential. With ``egress_policy``, a Provider whose
+    URL names a host the policy refuses outright (a literal address, a denied name) is left out.
     """
     c = _Compiler()
     unreadable = unreadable_credentials or {}
@@ -183,7 +224,7 @@ def compile_snapshot(
     providers: dict[Ref, ProviderEntry] = {}
     for ref, spec in parsed.items():
         if isinstance(spec, specs.ProviderSpec):
-            entry = c.guarded(ref, c.provider, ref, spec, credentials.get(ref), unreadable.get(ref))
+            entry = c.guarded(ref, c.provider, ref, spec, credentials, unreadable, egress_policy)
             if entry is not None:
                 providers[ref] = entry
     models: dict[Ref, ModelEntry] = {}
@@ -234,10 +275,15 @@ def with_derived(snap: ConfigSnapshot, key: str, view: object, problems: Iterabl
     return dataclasses.replace(snap, problems=(*snap.problems, *problems), derived={**snap.derived, key: view})
 
 
-def problems_for(ref: Ref, spec: Mapping[str, Any], stored: Mapping[Ref, Mapping[str, Any]]) -> tuple[Problem, ...]:
+def problems_for(
+    ref: Ref,
+    spec: Mapping[str, Any],
+    stored: Mapping[Ref, Mapping[str, Any]],
+    egress_policy: egress.Policy | None = None,
+) -> tuple[Problem, ...]:
     """What the gateways' compile would report about ``ref`` with ``spec`` among the ``stored`` objects.
 
     The operator calls this for the object it reconciles, so its ``Ready`` condition says what every gateway
     will do with it. Credentials are judged where they are read (a Secret), not here.
     """
-    return compile_snapshot(0, {**stored, ref: spec}, {}, {}).problems_of(ref)
+    return compile_snapshot(0, {**stored, ref: spec}, {}, {}, egress_policy=egress_policy).problems_of(ref)

@@ -118,6 +118,27 @@ def validate_provider_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether a URL's host is this machine (plaintext there crosses no network)."""
+    lowered = host.lower().rstrip(".")
+    if lowered == "localhost" or lowered.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(lowered).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_urls(urls: tuple[str, ...]) -> list[str]:
+    """The ``http://`` URLs among ``urls`` that leave the machine (a credential sent there is readable)."""
+    found = []
+    for url in urls:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme == "http" and not is_loopback_host(parsed.hostname or ""):
+            found.append(url)
+    return found
+
+
 class SecretKeyRef(_Spec):
     """A key of a Secret in the resource's own namespace (core ``SecretKeySelector`` style)."""
 
@@ -136,6 +157,10 @@ class ProviderSpec(_Spec):
     base_url: Annotated[Url | None, Field(alias="baseURL")] = None
     endpoints: Annotated[list[Url], Field(max_length=64)] = []
     api_key_secret_ref: Annotated[SecretKeyRef | None, Field(alias="apiKeySecretRef")] = None
+    # PEM certificates (a Secret's key) the provider's TLS certificate must chain to, instead of the system's.
+    ca_bundle_secret_ref: Annotated[SecretKeyRef | None, Field(alias="caBundleSecretRef")] = None
+    # Send the credential over plain http:// to a host other than loopback (readable by anyone on the path).
+    allow_insecure: Annotated[bool, Field(alias="allowInsecure")] = False
     timeout_seconds: Annotated[float, Field(alias="timeoutSeconds", gt=0, le=3600)] = 60.0
     health_check: Annotated[HealthCheck, Field(alias="healthCheck")] = HealthCheck()
     enabled: bool = True
@@ -186,6 +211,10 @@ class ProviderSpec(_Spec):
             raise ValueError(f"apiKeySecretRef is required for type {self.type.value}")
         if self.responses_api and self.type is ProviderType.ANTHROPIC:
             raise ValueError("responsesAPI is for OpenAI-shaped providers, not type anthropic")
+        if self.api_key_secret_ref is not None and not self.allow_insecure and plaintext_urls(self.urls):
+            raise ValueError(
+                "an http:// URL would send the credential in plaintext; use https:// or set allowInsecure: true"
+            )
         return self
 
     @property

@@ -25,6 +25,7 @@ class ProviderConfig:
     timeout_s: float  # total per attempt (per read once a stream flows); connect is min(timeout_s, 10)
     headers: tuple[tuple[str, str], ...] = ()
     max_body_bytes: int = MAX_BODY_BYTES  # a longer success body is refused (`errors.MalformedResponse`)
+    ca_bundle: str | None = None  # PEM certificates the provider's TLS is verified against (instead of the system's)
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'***'"
@@ -61,6 +62,7 @@ class ProbeResult:
     status: int | None
     latency_s: float
     error_class: str | None  # an `errors.UpstreamError.error_class` when not ok
+    counts: bool = True  # False when the failure was the gateway's own egress (policy, proxy, pool), not the provider
 
 
 class UpstreamStream(Protocol):

@@ -4,7 +4,8 @@ Status wins over body text (429 is rate limiting whatever the body says), except
 context window turns into `ContextOverflow`: providers report it as a plain 400 (OpenAI code
 `context_length_exceeded`, Anthropic "prompt is too long", vLLM "maximum context length"). A 2xx reaches here
 only when its body was unusable: `MalformedResponse`. The upstream's words in the message are made safe to echo
-(`wire.safe_text`): no control characters, valid UTF-8, at most a few hundred characters.
+(`wire.safe_text`): no control characters, valid UTF-8, at most a few hundred characters; a body that is not JSON
+(a proxy's or web server's page) is read to classify but never shown.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ def classify(
     kind = _kind(provider_type, status, message, kinds)
     if 200 <= status < 300:
         detail = "the success body is not JSON"
+    elif body.strip() and body.lstrip()[:1] not in (b"{", b"["):
+        # A proxy's or web server's page, not the provider's error message: it may name internal hosts, so it is
+        # read to classify the failure but never shown.
+        detail = f"the error body is not JSON ({len(body)} bytes, not shown)"
     else:
         detail = safe_text.text(" ".join(message.split()), _DETAIL_LIMIT) or "no error message"
     wait = retry_hints.retry_after(headers, now=now, use_reset_hints=kind is errors.RateLimited)

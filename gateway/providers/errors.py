@@ -6,14 +6,21 @@ have read it and billed it (the serving layer charges such attempts by estimate)
 UpstreamError                 provider, status, message, retry_after, body; ClassVar error_class
 ├── RateLimited               "rate_limited"      429, Anthropic 529 overloaded: retry elsewhere, cool down
 ├── Transient                 "transient"         5xx, 408, timeouts, resets
-│   ├── ConnectFailed         "transient"         the request never left (refused, DNS, connect timeout)
+│   ├── ConnectFailed         "transient"         the request never left (refused, DNS, connect timeout, TLS)
 │   └── MalformedResponse     "malformed_response" a 2xx the gateway cannot use: not JSON, cut mid-JSON, past the
 │                                                 body cap, usage counts that are no counts
 ├── ContextOverflow           "context_overflow"  413, or 4xx saying the prompt is too long: escalate
 ├── AuthFailed                "auth"              401/403: this provider's credential is wrong
 ├── BadRequest                "bad_request"       other 4xx: the client's fault, final
 ├── Fatal                     "fatal"             anything else (3xx, bad URL, unknown client errors)
-└── StreamBroken              "stream_broken"     the stream failed after its first byte was delivered
+├── StreamBroken              "stream_broken"     the stream failed after its first byte was delivered
+└── GatewaySide               (not the provider's fault: never counts against its health or circuit)
+    ├── EgressDenied          "egress_denied"     the egress policy refused the upstream's address, before connecting
+    ├── ProxyFailed           "proxy_failed"      the forward proxy cannot be reached or refused the tunnel (407, 403)
+    └── PoolTimeout           "pool_timeout"      every connection to the provider is in use and none came free
+
+Messages are shown to clients: they name the provider and what went wrong, never an upstream host, port, address
+or proxy URL (those go to the gateway's log, see ``session.translate``).
 """
 
 from __future__ import annotations
@@ -89,3 +96,19 @@ class Fatal(UpstreamError):
 
 class StreamBroken(UpstreamError):
     error_class: ClassVar[str] = "stream_broken"
+
+
+class GatewaySide(UpstreamError):
+    """A failure of the gateway's own egress (policy, proxy, pool), which says nothing of the provider's health."""
+
+
+class EgressDenied(GatewaySide):
+    error_class: ClassVar[str] = "egress_denied"
+
+
+class ProxyFailed(GatewaySide):
+    error_class: ClassVar[str] = "proxy_failed"
+
+
+class PoolTimeout(GatewaySide):
+    error_class: ClassVar[str] = "pool_timeout"

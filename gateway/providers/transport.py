@@ -9,8 +9,9 @@ an error body by `ERROR_BODY_LIMIT`, and both by the attempt's timeout.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 
 import orjson
@@ -18,6 +19,8 @@ import orjson
 from gateway.providers import base, classify, errors, session, stream
 from gateway.providers.http1 import client as http1
 from gateway.providers.http1 import errors as http_errors
+
+log = logging.getLogger(__name__)
 
 ERROR_BODY_LIMIT = 1 << 20  # an error body is read up to this many bytes, to classify it
 _REDACTED = "***"
@@ -63,16 +66,35 @@ class Transport:
         return err
 
     def _translated(self, exc: BaseException, timeout_s: float, progress: http1.Progress) -> errors.UpstreamError:
-        err = self.redact(session.translate(self.config.name, exc, timeout_s=timeout_s))
-        err.sent = progress.sent
-        return err
+        translated = self.redact(session.translate(self.config.name, exc, timeout_s=timeout_s))
+        translated.sent = progress.sent
+        if isinstance(exc, http_errors.ConnectError | http_errors.PoolTimeout):
+            # The client sees the category only; the host, port and address are for the operator's eyes.
+            log.warning("provider %s: %s (%s)", self.config.name, translated.error_class, exc)
+        return translated
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        deadline: asyncio.Timeout,
+        limit_s: float,
+        progress: http1.Progress,
+    ) -> Awaitable[http1.Response]:
+        """The request, with ``deadline`` armed only once a pooled connection is held (the pool has its own)."""
+        loop = asyncio.get_running_loop()
+        return self._client().request(
+            method, url, headers, body, progress, on_slot=lambda: deadline.reschedule(loop.time() + limit_s)
+        )
 
     async def send(self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]) -> base.UpstreamResponse:
         started = time.perf_counter()
         progress = http1.Progress()
         try:
-            async with asyncio.timeout(self.config.timeout_s):
-                resp = await self._client().request("POST", url, headers, req.body, progress)
+            async with asyncio.timeout(None) as deadline:
+                resp = await self._request("POST", url, headers, req.body, deadline, self.config.timeout_s, progress)
                 try:
                     ok = 200 <= resp.status < 300
                     body = await (resp.read_all(self.config.max_body_bytes) if ok else resp.read(ERROR_BODY_LIMIT))
@@ -95,8 +117,8 @@ class Transport:
         started = time.perf_counter()
         progress = http1.Progress()
         try:
-            async with asyncio.timeout(self.config.timeout_s):
-                resp = await self._client().request("POST", url, headers, req.body, progress)
+            async with asyncio.timeout(None) as deadline:
+                resp = await self._request("POST", url, headers, req.body, deadline, self.config.timeout_s, progress)
                 try:
                     open_s = time.perf_counter() - started
                     if not 200 <= resp.status < 300:
@@ -122,17 +144,17 @@ class Transport:
         started = time.perf_counter()
         timeout_s = self.config.connect_timeout_s
         try:
-            async with asyncio.timeout(timeout_s):
-                resp = await self._client().request("GET", url, headers)
+            async with asyncio.timeout(None) as deadline:
+                resp = await self._request("GET", url, headers, b"", deadline, timeout_s, http1.Progress())
                 try:
                     body = await resp.read(ERROR_BODY_LIMIT)
                 finally:
                     resp.release()
         except _FAILURES as exc:
             latency = time.perf_counter() - started
-            return base.ProbeResult(
-                False, None, latency, self._translated(exc, timeout_s, http1.Progress()).error_class
-            )
+            failure = self._translated(exc, timeout_s, http1.Progress())
+            counts = not isinstance(failure, errors.GatewaySide)
+            return base.ProbeResult(False, None, latency, failure.error_class, counts=counts)
         latency = time.perf_counter() - started
         if 200 <= resp.status < 300:
             return base.ProbeResult(True, resp.status, latency, None)

@@ -80,6 +80,8 @@ class _Failures:
         return errors.UpstreamFailed(
             f"every provider for {requested!r} failed; last: {last.provider}: {last.error_class}: {last.message}",
             error_class=last.error_class,
+            # The gateway's own egress refused (policy, proxy, pool): say so in a code clients can switch on.
+            code=last.error_class if isinstance(last, upstream_errors.GatewaySide) else None,
         )
 
 

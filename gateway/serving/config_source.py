@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from gateway import vault
-from gateway.config import snapshot, specs
+from gateway.config import egress, snapshot, specs
 from gateway.observability import metrics as metrics_mod
 from gateway.serving import routing_tables
 from gateway.store import config_repo, errors, pool, vault_repo
@@ -58,7 +58,9 @@ def _open_credentials(
 
 
 def compile_stored(
-    stored: config_repo.StoredConfig, cipher: config_repo.CredentialCipher | None
+    stored: config_repo.StoredConfig,
+    cipher: config_repo.CredentialCipher | None,
+    egress_policy: egress.Policy | None = None,
 ) -> snapshot.ConfigSnapshot:
     """Open the sealed credentials and compile everything into a snapshot carrying its routing tables.
 
@@ -66,7 +68,9 @@ def compile_stored(
     one object is in the snapshot's ``problems``.
     """
     opened, failed = _open_credentials(stored, cipher)
-    compiled = snapshot.compile_snapshot(stored.revision, stored.objects, opened, _key_records(stored), failed)
+    compiled = snapshot.compile_snapshot(
+        stored.revision, stored.objects, opened, _key_records(stored), failed, egress_policy=egress_policy
+    )
     return routing_tables.attach(compiled)
 
 
@@ -89,8 +93,10 @@ class ConfigHolder:
         metrics: metrics_mod.Metrics,
         *,
         clock: Callable[[], float] = time.monotonic,
+        egress_policy: egress.Policy | None = None,
     ) -> None:
         self._db = db
+        self._egress_policy = egress_policy
         self._password = password
         self._metrics = metrics
         self._clock = clock
@@ -111,7 +117,7 @@ class ConfigHolder:
         return self._cipher[1]
 
     def _compile(self, stored: config_repo.StoredConfig) -> snapshot.ConfigSnapshot:
-        return compile_stored(stored, self._cipher_for(stored.vault_header))
+        return compile_stored(stored, self._cipher_for(stored.vault_header), self._egress_policy)
 
     def subscribe(self, listener: Callable[[snapshot.ConfigSnapshot], None]) -> None:
         """Call ``listener`` with every new snapshot (to rebuild derived state such as provider adapters).

@@ -141,8 +141,10 @@ class UpstreamFailed(RequestFailed):
     kind = "server_error"
     error_class = "upstream"
 
-    def __init__(self, message: str, *, error_class: str, status: int = 502, param: str | None = None) -> None:
-        super().__init__(message, param=param)
+    def __init__(
+        self, message: str, *, error_class: str, status: int = 502, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, param=param, code=code)
         self.error_class = error_class
         self.status = status
         if 400 <= status < 500:

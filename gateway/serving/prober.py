@@ -86,7 +86,8 @@ class Prober:
         except TimeoutError:
             self._routing.probed(provider.ref, ok=False, latency_s=None)
         else:
-            self._routing.probed(provider.ref, ok=result.ok, latency_s=result.latency_s)
+            if result.counts:  # a refusal by the gateway's own egress says nothing of the provider
+                self._routing.probed(provider.ref, ok=result.ok, latency_s=result.latency_s)
         self.probes += 1
         return 1
 

@@ -199,8 +199,8 @@ class RoutingState:
         self._record(name, health.on_success(current, latency_s * 1000, now, self._health_settings), now, True)
 
     def failed(self, provider: snapshot.Ref, exc: upstream_errors.UpstreamError) -> None:
-        if isinstance(exc, upstream_errors.BadRequest | upstream_errors.ContextOverflow):
-            return  # the request's fault, not the provider's
+        if isinstance(exc, upstream_errors.BadRequest | upstream_errors.ContextOverflow | upstream_errors.GatewaySide):
+            return  # the request's fault, or the gateway's own egress (policy, proxy, pool): not the provider's
         name = routing_tables.provider_key(provider)
         now = time.monotonic()
         current = sharing.adopt_circuit(self._books.own.get(name, health.UNKNOWN), self.health.get(name))

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from gateway.accounting import backend, leases
+from gateway.config import egress
 from gateway.observability import metrics as metrics_mod
 from gateway.observability import tracing as tracing_mod
 from gateway.providers import base, session
@@ -67,12 +68,15 @@ class Runtime:
         responses_settings: responses_flow.ResponsesSettings | None = None,
         upstream_max_body_bytes: int = base.MAX_BODY_BYTES,
         tracing: tracing_mod.Tracing | None = None,
+        egress_policy: egress.Policy | None = None,
     ) -> None:
         self.metrics = metrics
         self.tracing = tracing
         self.db = pool.Database(database_url)
         self.supervisor = supervisor.Supervisor(supervision, on_failure=self._count_failure)
-        self.config = config_source.ConfigHolder(self.db, vault_password, metrics, clock=clock)
+        self.config = config_source.ConfigHolder(
+            self.db, vault_password, metrics, clock=clock, egress_policy=egress_policy
+        )
         self.upstreams = upstreams.UpstreamPool(client_factory, max_body_bytes=upstream_max_body_bytes)
         self.config.subscribe(self.upstreams.sync)
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"

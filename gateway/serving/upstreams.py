@@ -27,6 +27,7 @@ def provider_config(entry: snapshot.ProviderEntry, max_body_bytes: int = base.MA
         api_key=entry.credential,
         timeout_s=entry.spec.timeout_seconds,
         max_body_bytes=max_body_bytes,
+        ca_bundle=entry.ca_bundle,
     )
 
 

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from gateway import keys
-from gateway.config import documents, reconcile
+from gateway.config import ca_bundles, documents, reconcile
 from gateway.store import errors
 
 CHANNEL = "tokenhub_config"
@@ -134,6 +134,12 @@ async def _write(
         params = (ref.kind, ref.namespace, ref.name)
         await conn.execute("DELETE FROM config_objects WHERE kind = %s AND namespace = %s AND name = %s", params)
         await conn.execute("DELETE FROM credentials WHERE kind = %s AND namespace = %s AND name = %s", params)
+        if ref.kind == "Provider":
+            bundle = ca_bundles.ref_of(ref)
+            await conn.execute(
+                "DELETE FROM credentials WHERE kind = %s AND namespace = %s AND name = %s",
+                (bundle.kind, bundle.namespace, bundle.name),
+            )
         if ref.kind == "ApiKey":
             await conn.execute("DELETE FROM api_keys WHERE namespace = %s AND name = %s", (ref.namespace, ref.name))
     for change in changes.credentials:

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.config import documents, parsing, reconcile, snapshot
+from gateway.config import ca_bundles, documents, parsing, reconcile, snapshot
 from gateway.store import config_repo
 from tokenhub_operator import errors
 
@@ -51,17 +51,25 @@ def document_ref(body: Mapping[str, Any]) -> documents.ObjectRef:
 
 
 async def store(
-    ctx: Context, doc: documents.Document, *, credential: bytes | None = None, manage_credential: bool = False
+    ctx: Context,
+    doc: documents.Document,
+    *,
+    credential: bytes | None = None,
+    manage_credential: bool = False,
+    ca_bundle: bytes | None = None,
 ) -> config_repo.ApplyResult:
+    """Write the object; with ``manage_credential``, its credential and CA bundle as given (None: none stored)."""
     desired = reconcile.DesiredObject.of(doc)
+    bundle_ref = ca_bundles.ref_of(doc.ref)
 
     def planner(current: config_repo.CurrentState) -> reconcile.ChangeSet:
         stored = {doc.ref: current.objects[doc.ref]} if doc.ref in current.objects else {}
         changes = reconcile.plan([desired], stored, owner=OWNER, prune=False)
         if not manage_credential:
             return changes
-        wanted = {doc.ref: credential} if credential is not None else {}
-        have = {doc.ref: current.credentials[doc.ref]} if doc.ref in current.credentials else {}
+        given = {doc.ref: credential, bundle_ref: ca_bundle}
+        wanted = {ref: value for ref, value in given.items() if value is not None}
+        have = {ref: current.credentials[ref] for ref in given if ref in current.credentials}
         return reconcile.with_credentials(changes, reconcile.plan_credentials(wanted, have))
 
     return await config_repo.apply(ctx.database_url, planner, owner=OWNER, cipher=ctx.cipher)
@@ -77,4 +85,4 @@ async def remove(ctx: Context, ref: documents.ObjectRef) -> config_repo.ApplyRes
 async def compile_problems(ctx: Context, doc: documents.Document) -> tuple[documents.Finding, ...]:
     """What every gateway's compile reports about ``doc`` among the objects stored in its namespace."""
     stored = await config_repo.namespace_specs(ctx.database_url, doc.ref.namespace)
-    return snapshot.problems_for(doc.ref, doc.spec_json(), stored)
+    return snapshot.problems_for(doc.ref, doc.spec_json(), stored, ctx.settings.egress_policy)

@@ -10,6 +10,7 @@ import os
 import pathlib
 from collections.abc import Mapping
 
+from gateway.config import egress
 from gateway.store import dsn
 
 
@@ -28,6 +29,9 @@ class OperatorSettings:
     resync_interval_s: float = 300.0
     temporary_delay_s: float = 15.0
     verbose: bool = False
+    # The gateways' egress policy (TOKENHUB_PROVIDER_ALLOW / _DENY, docs/egress.md), so that Ready says early what
+    # they will refuse; None: the policy is judged by the gateways alone.
+    egress_policy: egress.Policy | None = None
 
     def __repr__(self) -> str:
         shown = [f"database_url={dsn.redacted(self.database_url)!r}", f"vault_password={dsn.MASK!r}"]
@@ -53,6 +57,10 @@ class OperatorSettings:
             except ValueError as exc:
                 raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
+        try:
+            policy = egress.Policy.parse(env.get("TOKENHUB_PROVIDER_ALLOW") or None, env.get("TOKENHUB_PROVIDER_DENY"))
+        except egress.PolicyError as exc:
+            raise SettingsError(f"TOKENHUB_PROVIDER_ALLOW or TOKENHUB_PROVIDER_DENY: {exc}") from exc
         namespaces = tuple(ns.strip() for ns in env.get("TOKENHUB_WATCH_NAMESPACES", "").split(",") if ns.strip())
         return cls(
             database_url=url,
@@ -64,4 +72,5 @@ class OperatorSettings:
             resync_interval_s=number("TOKENHUB_RESYNC_SECONDS", 300.0),
             temporary_delay_s=number("TOKENHUB_RETRY_DELAY_SECONDS", 15.0),
             verbose=env.get("TOKENHUB_LOG_LEVEL", "info").lower() == "debug",
+            egress_policy=policy,
         )

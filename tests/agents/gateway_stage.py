@@ -23,7 +23,7 @@ import uvicorn
 from gateway import app as app_mod
 from gateway import settings as settings_mod
 from gateway import standalone
-from gateway.config import documents, manifests
+from gateway.config import documents, egress, manifests
 from gateway.store import keys_repo, vault_repo
 from gateway.vault import KdfParams
 from tests.agents import clis
@@ -107,7 +107,12 @@ async def running(provider_type: str, upstream_url: str, database_url: str, root
     )
     await standalone.apply_documents(database_url, docs, secrets, cipher, prune=False)
     issued, _ = await keys_repo.issue(database_url, documents.ObjectRef("ApiKey", "default", "agent"))
-    settings = settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False, data_dir=root / "gateway")
+    settings = settings_mod.Settings(
+        config_poll_interval_s=0.2,
+        health_probes=False,
+        data_dir=root / "gateway",
+        provider_allow=egress.LOOPBACK_ALLOW,  # the capture upstream listens on loopback
+    )
     runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD)
     port = _free_port()
     config = uvicorn.Config(

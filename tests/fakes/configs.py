@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from gateway.providers import base, registry
+from gateway.config import egress
+from gateway.providers import base, registry, session
 from tests.fakes import upstreams
+
+LOOPBACK = egress.LOOPBACK_ALLOW  # TOKENHUB_PROVIDER_ALLOW for tests: every fake upstream listens on loopback
+LOOPBACK_EGRESS = session.Egress(policy=egress.Policy.parse(LOOPBACK, None))
 
 
 def provider_config(
@@ -30,7 +34,7 @@ def provider_config(
 
 @contextlib.asynccontextmanager
 async def adapter(config: base.ProviderConfig) -> AsyncIterator[base.ProviderAdapter]:
-    created = registry.create_adapter(config)
+    created = registry.create_adapter(config, session.client_factory(LOOPBACK_EGRESS))
     try:
         yield created
     finally:

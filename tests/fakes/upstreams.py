@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -53,8 +54,11 @@ class FakeUpstream:
     reply_id_prefix: ClassVar[str]
     default_models: ClassVar[tuple[str, ...]]
 
-    def __init__(self, *, api_key: str | None = None, models: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, *, api_key: str | None = None, models: tuple[str, ...] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.api_key = api_key
+        self.tls = tls  # serve https with this context (a certificate for 127.0.0.1)
         self.models = models if models is not None else self.default_models
         self.requests: list[RecordedRequest] = []
         self._faults: deque[faults.Fault] = deque()
@@ -69,7 +73,7 @@ class FakeUpstream:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()
         self._port = self._runner.addresses[0][1]
 
@@ -95,7 +99,7 @@ class FakeUpstream:
     @property
     def url(self) -> str:
         """The base URL with its version prefix, as a `Provider` would declare it."""
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._port}/v1"
 
     def script(self, *queued: faults.Fault) -> None:
         self._faults.extend(queued)
@@ -248,8 +252,10 @@ class OpenAIUpstream(FakeUpstream):
     default_models: ClassVar[tuple[str, ...]] = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small")
     serves_responses: ClassVar[bool] = True
 
-    def __init__(self, *, api_key: str | None = None, models: tuple[str, ...] | None = None) -> None:
-        super().__init__(api_key=api_key, models=models)
+    def __init__(
+        self, *, api_key: str | None = None, models: tuple[str, ...] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
+        super().__init__(api_key=api_key, models=models, tls=tls)
         self.stored: dict[str, list[dict[str, Any]]] = {}  # response id -> the conversation including it
 
     async def _route(

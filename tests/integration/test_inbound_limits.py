@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from gateway import settings as settings_mod
+from gateway.config import egress
 from tests.fakes import faults
 from tests.integration import inbound_client as raw
 from tests.plugins.gateway import Gateway
@@ -31,6 +32,7 @@ def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
         config_poll_interval_s=0.2,
         health_probes=False,
         data_dir=tmp_path / "data",
+        provider_allow=egress.LOOPBACK_ALLOW,
         header_timeout_s=TIMEOUT_S,
         body_timeout_s=TIMEOUT_S,
         max_concurrent_requests=CAP,

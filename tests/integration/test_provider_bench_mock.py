@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 import pytest_asyncio
 
-from gateway.providers import base, registry
+from gateway.providers import base, registry, session
+from tests.fakes import configs
 
 MOCK = Path(__file__).resolve().parents[2] / "bench" / "mock_upstream.py"
 BODY = orjson.dumps({"model": "mock-small", "messages": [{"role": "user", "content": "hi"}]})
@@ -34,7 +35,7 @@ async def test_the_mock_serves_completions_and_streams_with_usage(mock_url: str)
     config = base.ProviderConfig(
         name="bench/mock", type="openai-compatible", base_urls=(mock_url,), api_key=None, timeout_s=5.0
     )
-    adapter = registry.create_adapter(config)
+    adapter = registry.create_adapter(config, session.client_factory(configs.LOOPBACK_EGRESS))  # the mock is local
     try:
         response = await adapter.send(base.UpstreamRequest(path="/chat/completions", body=BODY, request_id="b1"))
         streamed_body = orjson.dumps({**orjson.loads(BODY), "stream": True, "stream_options": {"include_usage": True}})

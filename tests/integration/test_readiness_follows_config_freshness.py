@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gateway import settings as settings_mod
-from gateway.config import snapshot
+from gateway.config import egress, snapshot
 from gateway.serving import supervisor
 from tests.plugins.gateway import Gateway
 from tests.plugins.pg import Outage
@@ -28,7 +28,11 @@ spec: {providerRef: openai, upstreamModel: gpt-4o-mini, pricing: {inputPer1K: 0.
 @pytest.fixture
 def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
     return settings_mod.Settings(
-        config_poll_interval_s=0.2, config_stale_s=STALE_S, health_probes=False, data_dir=tmp_path / "data"
+        config_poll_interval_s=0.2,
+        config_stale_s=STALE_S,
+        health_probes=False,
+        data_dir=tmp_path / "data",
+        provider_allow=egress.LOOPBACK_ALLOW,
     )
 
 

@@ -25,7 +25,8 @@ from gateway import server as server_mod
 from gateway import settings as settings_mod
 from gateway import standalone
 from gateway.api import inbound
-from gateway.config import documents, manifests
+from gateway.config import documents, egress, manifests
+from gateway.providers import session
 from gateway.serving import runtime as runtime_mod
 from gateway.serving import supervisor
 from gateway.store import keys_repo, vault_repo
@@ -220,13 +221,24 @@ def render_manifests(
 @pytest.fixture
 def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
     """The settings of the ``gateway`` fixture; a test module overrides this fixture to change them."""
-    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=False, data_dir=tmp_path / "data")
+    return settings_mod.Settings(
+        config_poll_interval_s=0.2,
+        health_probes=False,
+        data_dir=tmp_path / "data",
+        provider_allow=egress.LOOPBACK_ALLOW,  # the fake upstreams listen on loopback, which the default policy refuses
+    )
 
 
 @pytest.fixture
 def gateway_supervision() -> supervisor.Supervision:
     """How the ``gateway`` fixture supervises its loops; overridden to inject faults or shorten the backoff."""
     return supervisor.Supervision()
+
+
+@pytest.fixture
+def gateway_client_factory() -> session.ClientFactory | None:
+    """Override in a test module to build the upstream clients (a stub resolver, say); None: from the settings."""
+    return None
 
 
 BeforeStart = Callable[[str, vault_repo.VaultCipher], Awaitable[None]]
@@ -248,6 +260,7 @@ async def gateway(
     gateway_settings: settings_mod.Settings,
     gateway_supervision: supervisor.Supervision,
     before_gateway_start: BeforeStart | None,
+    gateway_client_factory: session.ClientFactory | None,
 ) -> AsyncIterator[Gateway]:
     folder = tmp_path / "manifests"
     folder.mkdir()
@@ -269,7 +282,9 @@ async def gateway(
         await before_gateway_start(database_url, cipher)
 
     settings = dataclasses.replace(gateway_settings, host="127.0.0.1", port=free_port())
-    runtime = app_mod.create_runtime(settings, database_url, VAULT_PASSWORD, gateway_supervision)
+    runtime = app_mod.create_runtime(
+        settings, database_url, VAULT_PASSWORD, gateway_supervision, client_factory=gateway_client_factory
+    )
     port = settings.port
     app = app_mod.create_app(runtime, ADMIN_TOKEN, inbound.Limits.of(settings))
     server = uvicorn.Server(server_mod.uvicorn_config(app, settings))

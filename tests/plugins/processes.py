@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 import httpx
 import pytest
 
+from gateway.config import egress
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -66,7 +68,13 @@ def start_gateway(tmp_path: pathlib.Path) -> Iterator[object]:
     def start(args: list[str], env: Mapping[str, str]) -> GatewayProcess:
         port = free_port()
         log_path = tmp_path / f"gateway-{port}.log"
-        full_env = {**os.environ, "TOKENHUB_PORT": str(port), "TOKENHUB_HOST": "127.0.0.1", **env}
+        full_env = {
+            **os.environ,
+            "TOKENHUB_PORT": str(port),
+            "TOKENHUB_HOST": "127.0.0.1",
+            "TOKENHUB_PROVIDER_ALLOW": egress.LOOPBACK_ALLOW,  # the fake upstreams listen on loopback
+            **env,
+        }
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "serve", *args], env=full_env, stdout=log, stderr=log

@@ -34,6 +34,7 @@ from psycopg import conninfo
 from gateway import settings as settings_mod
 from gateway import standalone
 from gateway.accounting import values
+from gateway.config import egress
 from gateway.store import embedded, leases_repo, migrate
 from tests.plugins.processes import GatewayProcess, free_port
 
@@ -248,6 +249,7 @@ def spawn_replica(tmp_path: pathlib.Path, index: int, database_url: str, env: Ma
         "TOKENHUB_HOST": "127.0.0.1",
         "TOKENHUB_PORT": str(port),
         "TOKENHUB_LOG_LEVEL": "warning",
+        "TOKENHUB_PROVIDER_ALLOW": egress.LOOPBACK_ALLOW,  # the fake upstreams listen on loopback
         **env,
     }
     log_path = tmp_path / f"replica-{index}.log"

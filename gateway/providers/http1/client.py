@@ -3,8 +3,11 @@
 A connection goes back to the pool only when its response was read to the end and both sides keep it open; an
 idle one is dropped after ``keepalive_s`` or as soon as the server closes it. When a pooled connection is closed
 by the server before any byte of an answer (its keep-alive ran out as the request went out), the request is sent
-once more on a new connection. ``limit`` bounds the connections in
-use at once (further requests wait for one). Timeouts other than connecting are the caller's (``asyncio.timeout``
+once more on a new connection. ``limit`` bounds the connections in use at once; further requests wait for one at
+most ``pool_timeout_s`` (``PoolTimeout``), a wait the caller's own deadline need not cover (``on_slot`` tells it
+when the wait is over). Connecting resolves the host, lets ``guard`` refuse addresses and races the rest
+(``dialing``); through a forward proxy (``proxy``) an https origin is reached by a CONNECT tunnel and an http one
+by absolute-form requests. Timeouts other than the pool's and connecting are the caller's (``asyncio.timeout``
 around a call, ``idle_s`` per read); a cancelled or failed request closes its connection.
 """
 
@@ -12,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 import ssl
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from gateway.providers.http1 import errors
+from gateway.providers.http1 import dialing, errors, proxy
 from gateway.providers.http1.connection import Connection
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -30,17 +34,19 @@ _TARGET_CACHE = 256
 class Target:
     origin: Origin
     host_header: bytes
-    path: bytes  # path and query, as sent on the request line
+    path: bytes  # path and query, as sent on the request line (the whole URL through a proxy)
+    proxy_authorization: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 def parse_target(url: str) -> Target:
+    # The messages never repeat the URL: they may reach a client, and the URL names an upstream host.
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise errors.InvalidRequest(f"invalid URL {url!r}: {exc}") from exc
+        raise errors.InvalidRequest(f"invalid upstream URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise errors.InvalidRequest(f"invalid URL {url!r}: only http:// and https:// URLs with a host are supported")
+        raise errors.InvalidRequest("invalid upstream URL: only http:// and https:// URLs with a host are supported")
     host = parts.hostname
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
@@ -53,7 +59,14 @@ def parse_target(url: str) -> Target:
             path.encode("ascii"),
         )
     except UnicodeError as exc:
-        raise errors.InvalidRequest(f"invalid URL {url!r}: {exc}") from exc
+        raise errors.InvalidRequest(f"invalid upstream URL: {exc}") from exc
+
+
+def through_proxy(target: Target, via: proxy.Proxy) -> Target:
+    """The same request in absolute form, as a forward proxy takes a plain-http request."""
+    scheme, _, _ = target.origin
+    absolute = b"%s://%s%s" % (scheme.encode(), target.host_header, target.path)
+    return dataclasses.replace(target, path=absolute, proxy_authorization=via.authorization)
 
 
 def request_head(method: str, target: Target, headers: Mapping[str, str], length: int | None, agent: bytes) -> bytes:
@@ -73,6 +86,8 @@ def request_head(method: str, target: Target, headers: Mapping[str, str], length
             raise errors.InvalidRequest(f"header {name!r} cannot be sent: {exc}") from exc
     if not has_agent:
         lines.append(b"User-Agent: %s\r\n" % agent)
+    if target.proxy_authorization is not None:
+        lines.append(b"Proxy-Authorization: %s\r\n" % target.proxy_authorization)
     if length is not None:
         lines.append(b"Content-Length: %d\r\n" % length)
     lines.append(b"\r\n")
@@ -150,11 +165,21 @@ class Client:
         keepalive_s: float = 30.0,
         user_agent: str = "tokenhub",
         ssl_context: ssl.SSLContext | None = None,
+        pool_timeout_s: float | None = None,
+        resolver: dialing.Resolver = dialing.system_resolver,
+        guard: dialing.Guard = lambda _host, _address: None,
+        proxies: proxy.ProxyRules | None = None,
+        happy_eyeballs_delay_s: float = dialing.HAPPY_EYEBALLS_DELAY_S,
     ) -> None:
         self._connect_timeout_s = connect_timeout_s
+        self._pool_timeout_s = pool_timeout_s
         self._keepalive_s = keepalive_s
         self._agent = user_agent.encode()
         self._ssl = ssl_context
+        self._resolver = resolver
+        self._guard = guard
+        self._proxies = proxies or proxy.ProxyRules()
+        self._stagger_s = happy_eyeballs_delay_s
         self._slots = asyncio.Semaphore(limit)
         self._idle: dict[Origin, list[Connection]] = {}
         self._targets: dict[str, Target] = {}
@@ -165,14 +190,26 @@ class Client:
         return self._closed
 
     async def request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"", progress: Progress | None = None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+        progress: Progress | None = None,
+        *,
+        on_slot: Callable[[], None] | None = None,
     ) -> Response:
-        """Send the request and wait for the response's head (not its body); ``progress`` notes when it went out."""
+        """Send the request and wait for the response's head (not its body); ``progress`` notes when it went out.
+
+        ``on_slot`` is called once a connection slot is held, so a caller's deadline can leave out the pool wait.
+        """
         if self._closed:
             raise errors.InvalidRequest("the client is closed")
         target = self._target(url)
         head = request_head(method, target, headers, len(body) if body or method != "GET" else None, self._agent)
-        await self._slots.acquire()
+        await self._take_slot()
+        if on_slot is not None:
+            on_slot()
         conn = self._pooled(target.origin)
         try:
             while True:
@@ -201,6 +238,18 @@ class Client:
             raise
         return Response(self, target.origin, conn, status, CIMultiDict(raw_headers))
 
+    async def _take_slot(self) -> None:
+        if self._pool_timeout_s is None or not self._slots.locked():
+            await self._slots.acquire()
+            return
+        try:
+            async with asyncio.timeout(self._pool_timeout_s):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise errors.PoolTimeout(
+                f"no pooled connection came free within {self._pool_timeout_s:g}s (all in use)"
+            ) from exc
+
     def give_back(self, origin: Origin, conn: Connection) -> None:
         self._slots.release()
         if conn.reusable and not self._closed:
@@ -221,6 +270,9 @@ class Client:
         target = self._targets.get(url)
         if target is None:
             target = parse_target(url)
+            via = self._proxies.for_origin(*target.origin) if target.origin[0] == "http" else None
+            if via is not None:
+                target = through_proxy(target, via)
             if len(self._targets) < _TARGET_CACHE:
                 self._targets[url] = target
         return target
@@ -243,13 +295,77 @@ class Client:
         context = None
         if scheme == "https":
             context = self._ssl = self._ssl or ssl.create_default_context()
+        via = self._proxies.for_origin(scheme, host, port)
         try:
             async with asyncio.timeout(self._connect_timeout_s):
-                _, conn = await loop.create_connection(
-                    lambda: Connection(loop), host, port, ssl=context, server_hostname=host if context else None
-                )
+                if via is None:
+                    addresses = await dialing.resolve(host, port, self._resolver, self._guard)
+                    sock = await dialing.race(addresses, port, self._stagger_s)
+                else:
+                    self._judge_name(host, port)
+                    sock = await self._through(via, host, port, tunnel=context is not None)
+                try:
+                    _, conn = await loop.create_connection(
+                        lambda: Connection(loop), sock=sock, ssl=context, server_hostname=host if context else None
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
         except TimeoutError as exc:
-            raise errors.ConnectError(host, port, f"timed out after {self._connect_timeout_s:g}s") from exc
+            raise errors.ConnectError(
+                host, port, f"timed out after {self._connect_timeout_s:g}s", category="connect timed out"
+            ) from exc
+        except ssl.SSLError as exc:
+            raise errors.ConnectError(host, port, str(exc), category="TLS handshake failed") from exc
         except OSError as exc:
-            raise errors.ConnectError(host, port, str(exc) or type(exc).__name__) from exc
+            raise errors.ConnectError(host, port, str(exc) or type(exc).__name__, category=_category(exc)) from exc
         return conn
+
+    def _judge_name(self, host: str, port: int) -> None:
+        """Through a proxy the proxy resolves the name: only a literal address or the name itself is judged here."""
+        address = dialing.literal(host)
+        reason = self._guard(host, address[1] if address is not None else None)
+        if reason is not None:
+            raise errors.EgressDenied(host, port, address[1] if address else "(by name)", reason)
+
+    async def _through(self, via: proxy.Proxy, host: str, port: int, *, tunnel: bool) -> socket.socket:
+        """A socket to the proxy; for an https origin, with a CONNECT tunnel to ``host:port`` established."""
+        loop = asyncio.get_running_loop()
+        try:
+            addresses = await dialing.resolve(via.host, via.port, self._resolver, lambda _h, _a: None)
+            sock = await dialing.race(addresses, via.port, self._stagger_s)
+        except (errors.ConnectError, OSError) as exc:
+            raise errors.ProxyError(host, port, f"cannot reach the proxy: {exc}") from exc
+        if not tunnel:
+            return sock
+        try:
+            await loop.sock_sendall(sock, proxy.connect_request(host, port, via))
+            received = b""
+            while (reply := proxy.reply_status(received)) is None:
+                data = await loop.sock_recv(sock, 4096)
+                if not data:
+                    raise errors.ProxyError(host, port, "the proxy closed the connection before answering CONNECT")
+                received += data
+            status, head_length = reply
+            if status != 200:
+                raise errors.ProxyError(host, port, f"the proxy refused the tunnel: HTTP {status}", status=status)
+            if len(received) > head_length:
+                raise errors.ProxyError(host, port, "the proxy sent bytes after its CONNECT reply", status=status)
+        except ValueError as exc:
+            sock.close()
+            raise errors.ProxyError(host, port, str(exc)) from exc
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
+def _category(exc: OSError) -> str:
+    """What went wrong connecting, in words that name no host, port or address."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, TimeoutError):
+        return "connect timed out"
+    return "connection failed"

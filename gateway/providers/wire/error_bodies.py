@@ -110,30 +110,33 @@ def anthropic_from_wire_error(error: WireError) -> ErrorReply:
     return ErrorReply(400, anthropic_body(400, message))
 
 
+NOT_JSON = "the upstream's error body is not JSON"
+NO_MESSAGE = "the upstream's error body holds no error message"
+
+
 def read(body: bytes | str | dict[str, Any]) -> UpstreamError:
     """The message, type, param and code of an error body in either API's shape, or of any other body.
 
-    Every field is made safe to echo (``safe_text``): the message at most ``MESSAGE_LIMIT`` characters.
+    Every field is made safe to echo (``safe_text``): the message at most ``MESSAGE_LIMIT`` characters. Only an
+    API's own error message is echoed; any other body (an HTML page, a JSON document without a message) is not.
     """
     parsed: object = body
     if isinstance(body, bytes | str):
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            text = (
-                safe_text.from_bytes(body, MESSAGE_LIMIT)
-                if isinstance(body, bytes)
-                else safe_text.text(body, MESSAGE_LIMIT)
-            )
-            return UpstreamError(text.strip() or "the upstream returned an empty error body")
+            # Not an API's error: a proxy's or web server's page, which may name internal hosts. Never echoed.
+            if not body.strip():
+                return UpstreamError("the upstream returned an empty error body")
+            return UpstreamError(f"{NOT_JSON} ({len(body)} bytes, not shown)")
     if not isinstance(parsed, dict):
-        return UpstreamError(_message(parsed))
+        return UpstreamError(NO_MESSAGE)
     error = parsed.get("error")
     if isinstance(error, str):  # some OpenAI-compatible servers send {"error": "..."}
         return UpstreamError(_message(error))
     if not isinstance(error, dict):
-        message = parsed.get("message") or parsed.get("detail") or orjson.dumps(parsed).decode()
-        return UpstreamError(_message(message))
+        message = parsed.get("message") or parsed.get("detail")
+        return UpstreamError(_message(message) if isinstance(message, str) else NO_MESSAGE)
     return UpstreamError(
         message=_message(error.get("message") or "the upstream gave no error message"),
         type=_optional_str(error.get("type")),

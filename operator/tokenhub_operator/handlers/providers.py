@@ -20,7 +20,7 @@ from typing import Any
 
 import kopf
 
-from gateway.config import credentials, specs
+from gateway.config import ca_bundles, credentials, specs
 from gateway.store import errors as store_errors
 from tokenhub_operator import errors, ownership, reconciler, status
 from tokenhub_operator.handlers import common
@@ -52,16 +52,39 @@ async def _credential(
     return found.value, condition, f"{ref.name}@{found.resource_version}"
 
 
+async def _ca_bundle(
+    ctx: reconciler.Context, namespace: str, spec: specs.ProviderSpec
+) -> tuple[bytes | None, status.Condition | None]:
+    """The CA bundle's PEM bytes, or a failed ``CredentialsResolved`` saying why (None, None: no bundle named)."""
+    ref = spec.ca_bundle_secret_ref
+    if ref is None:
+        return None, None
+    found = await ctx.kube.read_secret_key(namespace, ref.name, ref.key)
+    if found is None or found.value is None:
+        message = f"CA bundle: Secret {ref.name!r} key {ref.key!r} not found in namespace {namespace!r}"
+        return None, status.Condition("CredentialsResolved", False, "CABundleNotFound", message)
+    invalid = ca_bundles.invalid_reason(found.value)
+    if invalid is not None:
+        message = f"CA bundle: Secret {ref.name!r} key {ref.key!r} {invalid}"
+        return None, status.Condition("CredentialsResolved", False, "CABundleInvalid", message)
+    return found.value, None
+
+
 async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_status: Any) -> None:
     try:
         doc = reconciler.document(body)
         assert isinstance(doc.spec, specs.ProviderSpec)
         credential, resolved, fingerprint = await _credential(ctx, doc.ref.namespace, doc.ref.name, doc.spec)
-        await reconciler.store(ctx, doc, credential=credential, manage_credential=True)
+        bundle, bundle_failed = await _ca_bundle(ctx, doc.ref.namespace, doc.spec)
+        if bundle_failed is not None and resolved.status is True:
+            resolved = bundle_failed
+        await reconciler.store(ctx, doc, credential=credential, manage_credential=True, ca_bundle=bundle)
+        problems = await reconciler.compile_problems(ctx, doc)  # a URL the egress policy refuses, say
     except (errors.SpecInvalid, store_errors.StoreError) as exc:
         raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
     stored = status.Condition("Stored", True, "Stored", "in the configuration store")
-    common.write_status(patch_status, body, [stored, resolved], credentialFingerprint=fingerprint)
+    conditions = [stored, resolved, status.compiled(problems)]
+    common.write_status(patch_status, body, conditions, credentialFingerprint=fingerprint)
     if resolved.status is not True:
         raise errors.to_kopf(errors.WaitingFor(resolved.message), ctx.settings.temporary_delay_s)
 
@@ -86,9 +109,9 @@ async def provider_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.index(common.GROUP, common.VERSION, PLURAL)
 def providers_by_secret(body: kopf.Body, namespace: str | None, **_: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    ref = (body.get("spec") or {}).get("apiKeySecretRef") or {}
-    name = ref.get("name")
-    return {(namespace or "default", name): dict(body)} if name else {}
+    spec = body.get("spec") or {}
+    names = {(spec.get(field) or {}).get("name") for field in ("apiKeySecretRef", "caBundleSecretRef")}
+    return {(namespace or "default", name): dict(body) for name in names if name}
 
 
 # Only Secrets labelled ownership.WATCH_SELECTOR arrive here: the selector is applied by the API server (startup

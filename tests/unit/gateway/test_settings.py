@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import pathlib
 
@@ -175,3 +176,45 @@ def test_the_metrics_port_is_off_by_default_and_must_differ_from_the_main_port()
     for bad in ("8080", "70000", "x", "-1"):
         with pytest.raises(settings.SettingsError, match="TOKENHUB_METRICS_PORT"):
             settings.Settings.from_env({"TOKENHUB_METRICS_PORT": bad})
+
+
+def test_egress_settings_are_read_with_the_lower_case_proxy_spelling_winning() -> None:
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_PROVIDER_ALLOW": "10.0.0.0/8,*.svc",
+            "TOKENHUB_PROVIDER_DENY": "10.9.0.0/16",
+            "HTTPS_PROXY": "http://upper:3128",
+            "https_proxy": "http://user:pw@lower:3128",
+            "NO_PROXY": "internal.example",
+            "TOKENHUB_UPSTREAM_POOL_TIMEOUT_SECONDS": "2.5",
+        }
+    )
+    rules = parsed.egress()
+    assert rules.pool_timeout_s == 2.5
+    assert rules.proxies.https is not None and rules.proxies.https.host == "lower"
+    assert rules.proxies.for_origin("https", "a.internal.example", 443) is None
+    assert "pw" not in repr(parsed)
+    assert rules.policy.deny.networks and rules.policy.allow.hosts == ("*.svc",)
+
+
+def test_the_default_policy_allows_loopback_only_in_standalone_mode() -> None:
+    loopback = ipaddress.ip_address("127.0.0.1")
+    assert settings.Settings().egress().policy.refusal("x", loopback) is not None
+    standalone = settings.Settings(config_path=pathlib.Path("examples"))
+    assert standalone.egress().policy.refusal("x", loopback) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("TOKENHUB_PROVIDER_ALLOW", "not a host!", "TOKENHUB_PROVIDER_ALLOW"),
+        ("TOKENHUB_PROVIDER_DENY", "http://x", "TOKENHUB_PROVIDER_DENY"),
+        ("HTTPS_PROXY", "https://user:secret@p:1", "HTTPS_PROXY"),
+        ("http_proxy", "socks5://p:1", "HTTP_PROXY"),
+        ("TOKENHUB_UPSTREAM_POOL_TIMEOUT_SECONDS", "soon", "TOKENHUB_UPSTREAM_POOL_TIMEOUT_SECONDS"),
+    ],
+)
+def test_an_unusable_egress_value_names_its_variable_and_no_password(name: str, value: str, named: str) -> None:
+    with pytest.raises(settings.SettingsError, match=named) as caught:
+        settings.Settings.from_env({name: value})
+    assert "secret" not in str(caught.value)

@@ -186,4 +186,15 @@ def test_nul_and_invalid_utf8_in_an_error_body_never_reach_the_message() -> None
     for body in (b"bad\x00gateway \xff\xfe oops", orjson.dumps({"error": {"message": "a\u0000b \u001b[31m"}})):
         err = classify.classify("p", "openai", 502, {}, body, now=NOW)
         assert "\x00" not in err.message and "\x1b" not in err.message and safe(err.message)
-        assert "\ufffd" in err.message
+        assert "\ufffd" in err.message or "not JSON" in err.message  # a body that is not JSON is not shown
+
+
+def test_an_error_page_naming_internal_hosts_is_classified_but_not_shown() -> None:
+    page = b"<html><h1>502 Bad Gateway</h1>upstream 10.0.3.7:8000 (vllm-internal.svc) refused</html>"
+    err = classify.classify("team/p", "vllm", 502, {}, page, now=NOW)
+    assert type(err) is errors.Transient
+    assert (
+        err.message == f"team/p: upstream returned HTTP 502: the error body is not JSON ({len(page)} bytes, not shown)"
+    )
+    overflow = classify.classify("team/p", "vllm", 400, {}, b"the request exceeds the available context size", now=NOW)
+    assert type(overflow) is errors.ContextOverflow and "not shown" in overflow.message

@@ -75,7 +75,9 @@ def test_untranslatable_is_a_wire_error() -> None:
             "invalid_request_error",
         ),
         (b'{"detail":"Not Found"}', "Not Found", None),
-        ('["odd"]', "['odd']", None),
+        ('["odd"]', error_bodies.NO_MESSAGE, None),
+        (b'{"internal": "10.0.3.7:8000"}', error_bodies.NO_MESSAGE, None),
+        (b"<html>upstream 10.0.3.7:8000 refused</html>", f"{error_bodies.NOT_JSON} (43 bytes, not shown)", None),
     ],
 )
 def test_upstream_bodies_of_any_shape_are_read(

@@ -264,7 +264,7 @@ def test_a_refusal_becomes_text_with_the_refusal_stop_reason() -> None:
             "Incorrect API key provided",
         ),
         (400, b'{"error":"model is required"}', "invalid_request_error", "model is required"),
-        (502, b"<html>Bad Gateway</html>", "api_error", "<html>Bad Gateway</html>"),
+        (502, b"<html>Bad Gateway</html>", "api_error", "the upstream's error body is not JSON (24 bytes, not shown)"),
         (503, b"", "overloaded_error", "the upstream returned an empty error body"),
         (413, b'{"error":{"message":"too big"}}', "request_too_large", "too big"),
     ],
