@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import parser
 
 from gateway import settings as settings_mod
+from tests.fakes import configs
 from tests.integration import observability_traffic as traffic
 from tests.plugins.gateway import Gateway
 
@@ -20,7 +21,9 @@ from tests.plugins.gateway import Gateway
 @pytest.fixture
 def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
     """Health probes on: the active prober's gauge is one of the families."""
-    return settings_mod.Settings(config_poll_interval_s=0.2, health_probes=True, data_dir=tmp_path / "data")
+    return settings_mod.Settings(
+        config_poll_interval_s=0.2, health_probes=True, data_dir=tmp_path / "data", provider_allow=configs.LOOPBACK
+    )
 
 
 async def exposed(url: str) -> dict[str, set[str]]:

@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from gateway import settings as settings_mod
 from gateway.observability import tracing_settings
-from tests.fakes import faults, otlp
+from tests.fakes import configs, faults, otlp
 from tests.plugins.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def gateway_settings(tmp_path: pathlib.Path, collector: otlp.OtlpReceiver) -> se
         config_poll_interval_s=0.2,
         health_probes=False,
         data_dir=tmp_path / "data",
+        provider_allow=configs.LOOPBACK,
         tracing=tracing_settings.TracingSettings(
             endpoint=collector.url, service_name="tokenhub-test", resource_attributes={"deployment.environment": "ci"}
         ),
