@@ -23,6 +23,7 @@ class OperatorSettings:
     resync_interval_s: float = 300.0
     temporary_delay_s: float = 15.0
     verbose: bool = False
+    migrate: str = "auto"  # TOKENHUB_MIGRATE: auto, check (refuse to start when the schema is behind) or off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -43,6 +44,9 @@ class OperatorSettings:
             except ValueError as exc:
                 raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
+        migrate = env.get("TOKENHUB_MIGRATE", "").strip().lower() or "auto"
+        if migrate not in ("auto", "check", "off"):
+            raise SettingsError(f"TOKENHUB_MIGRATE must be auto, check or off, got {env['TOKENHUB_MIGRATE']!r}")
         namespaces = tuple(ns.strip() for ns in env.get("TOKENHUB_WATCH_NAMESPACES", "").split(",") if ns.strip())
         return cls(
             database_url=url,
@@ -54,4 +58,5 @@ class OperatorSettings:
             resync_interval_s=number("TOKENHUB_RESYNC_SECONDS", 300.0),
             temporary_delay_s=number("TOKENHUB_RETRY_DELAY_SECONDS", 15.0),
             verbose=env.get("TOKENHUB_LOG_LEVEL", "info").lower() == "debug",
+            migrate=migrate,
         )

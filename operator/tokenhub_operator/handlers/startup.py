@@ -30,7 +30,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: ko
     settings.peering.name = config.peering_name
     settings.peering.clusterwide = not config.namespaces
     settings.watching.server_timeout = 300
-    await migrate.migrate(config.database_url)
+    await migrate.ensure(config.database_url, config.migrate)
     cipher = await vault_repo.open_or_create(config.database_url, config.vault_password)
     memo.ctx = reconciler.Context(config.database_url, cipher, kube.Kube.from_environment(), config)
     logger.info("TokenHub operator ready (priority %d)", config.priority)
