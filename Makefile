@@ -34,7 +34,7 @@ crds: $(STAMP)  ## crds/, charts/tokenhub/crds/ and charts/tokenhub-crds/templat
 	$(BIN)/python -m gateway.config.crdgen >/dev/null
 	git diff --exit-code -- crds charts/tokenhub/crds charts/tokenhub-crds/templates \
 		|| (echo "CRDs are stale: commit the regenerated files" && exit 1)
-	test -z "$$(git status --porcelain -- crds charts/tokenhub/crds charts/tokenhub-crds/templates)" \
+	test -z "$$(git ls-files --others --exclude-standard -- crds charts/tokenhub/crds charts/tokenhub-crds/templates)" \
 		|| (echo "CRDs are stale: new generated files are not committed" && exit 1)
 
 openapi: $(STAMP)  ## the model API's OpenAPI document, generated from the request models
