@@ -93,6 +93,14 @@ def test_the_wheel_without_dev_extras_migrates_serves_and_checks_the_operator_as
     for absent in ("pytest", "httpx", "openai"):  # aiohttp stays: Kopf needs it
         assert subprocess.run([str(python), "-c", f"import {absent}"], capture_output=True, check=False).returncode
 
+    standalone = subprocess.run(
+        [str(runtime_bin / "tokenhub"), "serve"],
+        env={"PATH": "/usr/bin:/bin", "TOKENHUB_DATA_DIR": str(workdir / "standalone")},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert standalone.returncode == 1
+    assert "pip install 'tokenhub[standalone]'" in standalone.stderr, standalone.stderr
+
     docs = Helm(control_plane_binaries.helm).template(REQUIRED)
     secrets = {"tokenhub-db": {"url": database_url}, "tokenhub-vault": {"password": VAULT_PASSWORD}}
     sources = helm_stack.rendered_sources(docs, secrets)
