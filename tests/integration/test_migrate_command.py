@@ -6,17 +6,23 @@ role that may only read and write rows, and a schema that is behind stops them w
 
 from __future__ import annotations
 
+import asyncio
 import os
+import pathlib
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 
-import httpx
+import openai
 import psycopg
 import pytest
 from psycopg import conninfo
 
+from gateway import standalone
+from tests.fakes import fixtures as fake_fixtures
+from tests.fakes import upstreams
+from tests.plugins.gateway import render_manifests
 from tests.plugins.processes import GatewayProcess
 
 StartGateway = Callable[[list[str], Mapping[str, str]], GatewayProcess]
@@ -53,45 +59,70 @@ def tokenhub(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[
     )
 
 
-def test_a_role_without_ddl_rights_serves_after_tokenhub_migrate_ran_as_the_owner(
-    empty_database_url: str, serving_role: str, start_gateway: StartGateway
+async def test_a_role_without_ddl_rights_serves_after_tokenhub_migrate_ran_as_the_owner(
+    empty_database_url: str, serving_role: str, start_gateway: StartGateway, tmp_path: pathlib.Path
 ) -> None:
     owner_env = {"TOKENHUB_DATABASE_URL": empty_database_url}
     app_url = as_role(empty_database_url, serving_role)
     app_env = {"TOKENHUB_DATABASE_URL": app_url, "TOKENHUB_MIGRATE": "check", "TOKENHUB_VAULT_PASSWORD": VAULT_PASSWORD}
 
     behind = start_gateway([], app_env)
-    assert behind.proc.wait(60) == 1
+    assert await asyncio.to_thread(behind.proc.wait, 60) == 1
     assert "run `tokenhub migrate`" in behind.log()
     assert "0001_init.sql" in behind.log()
 
-    pending = tokenhub("migrate", "--check", env=app_env)
+    pending = await asyncio.to_thread(tokenhub, "migrate", "--check", env=app_env)
     assert pending.returncode == 1
     assert "pending 0001_init.sql" in pending.stdout
 
-    refused = tokenhub("migrate", env={**app_env, "TOKENHUB_MIGRATE": "auto"})
+    refused = await asyncio.to_thread(tokenhub, "migrate", env={**app_env, "TOKENHUB_MIGRATE": "auto"})
     assert refused.returncode == 1
     assert "permission denied" in refused.stderr
     assert "Traceback" not in refused.stderr
 
-    migrated = tokenhub("migrate", "--grant-to", serving_role, env=owner_env)
+    migrated = await asyncio.to_thread(tokenhub, "migrate", "--grant-to", serving_role, env=owner_env)
     assert migrated.returncode == 0, migrated.stderr
     assert "applied 0001_init.sql" in migrated.stdout
     assert f"granted row rights to {serving_role}" in migrated.stdout
-    assert tokenhub("migrate", env=owner_env).stdout.splitlines()[0].startswith("schema is at version")
+    again = await asyncio.to_thread(tokenhub, "migrate", env=owner_env)
+    assert again.stdout.splitlines()[0].startswith("schema is at version")
+    up_to_date = await asyncio.to_thread(tokenhub, "migrate", "--check", env=app_env)
+    assert up_to_date.stdout == "schema is up to date\n"
 
-    assert tokenhub("migrate", "--check", env=app_env).stdout == "schema is up to date\n"
-    gateway = start_gateway([], app_env)
-    gateway.wait_ready()
-    assert httpx.get(f"{gateway.url}/v1/models", headers={"Authorization": "Bearer thk_x_y"}).status_code == 401
-    assert gateway.terminate() == 0, gateway.log()
+    # Serving writes config, keys, leases and the request log (through a temporary table) - rows only.
+    async with (
+        upstreams.OpenAIUpstream(api_key=fake_fixtures.OPENAI_KEY) as openai_fake,
+        upstreams.AnthropicUpstream(api_key=fake_fixtures.ANTHROPIC_KEY) as anthropic_fake,
+        upstreams.VLLMUpstream() as vllm_fake,
+    ):
+        folder = tmp_path / "manifests"
+        folder.mkdir()
+        (folder / "config.yaml").write_text(render_manifests(openai_fake, anthropic_fake, (vllm_fake,)))
+        data_dir = tmp_path / "data"
+        serve_env = {
+            **app_env,
+            "TOKENHUB_DATA_DIR": str(data_dir),
+            standalone.secret_env_name("openai-creds", "apiKey"): fake_fixtures.OPENAI_KEY,
+            standalone.secret_env_name("anthropic-creds", "apiKey"): fake_fixtures.ANTHROPIC_KEY,
+        }
+        gateway = start_gateway(["-f", str(folder)], serve_env)
+        await asyncio.to_thread(gateway.wait_ready)
+        key = (data_dir / "keys" / "default" / "tester").read_text().strip()
+        async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0) as sdk:
+            reply = await sdk.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "hi"}])
+        assert reply.choices[0].message.content
+        assert await asyncio.to_thread(gateway.terminate) == 0, gateway.log()
+    async with await psycopg.AsyncConnection.connect(app_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM request_logs WHERE status = 200")
+        assert await cur.fetchone() == (1,)
 
     # "auto" reads before it writes: an up-to-date schema needs no DDL right either.
     auto = start_gateway([], {**app_env, "TOKENHUB_MIGRATE": "auto"})
-    auto.wait_ready()
-    assert auto.terminate() == 0, auto.log()
+    await asyncio.to_thread(auto.wait_ready)
+    assert await asyncio.to_thread(auto.terminate) == 0, auto.log()
 
-    operator = subprocess.run(
+    operator = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "tokenhub_operator", "check"],
         env={**os.environ, **app_env},
         capture_output=True,
