@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports crds openapi test-unit test-integration test-fuzz test-e2e test-agents clean
+.PHONY: run test check lint typecheck imports crds openapi observability test-unit test-integration test-fuzz test-e2e test-agents clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ run: $(STAMP)  ## start the standalone gateway on examples/ with the embedded Po
 
 test: check test-unit test-integration test-agents test-e2e  ## everything CI runs
 
-check: lint typecheck imports crds openapi  ## static checks; fails if a generated file is stale
+check: lint typecheck imports crds openapi observability  ## static checks; fails if a generated file is stale
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -41,6 +41,11 @@ openapi: $(STAMP)  ## the model API's OpenAPI document, generated from the reque
 	$(BIN)/python -m gateway.api.openapi docs/openapi.json
 	git diff --exit-code -- docs/openapi.json || (echo "docs/openapi.json is stale: commit the regenerated file" && exit 1)
 
+observability: $(STAMP)  ## Grafana dashboards and Prometheus rules of the chart, generated from gateway/observability
+	$(BIN)/python -m gateway.observability.generate charts/tokenhub/files >/dev/null
+	git diff --exit-code -- charts/tokenhub/files && test -z "$$(git ls-files --others --exclude-standard charts/tokenhub/files)" \
+		|| (echo "charts/tokenhub/files is stale: commit the regenerated files" && exit 1)
+
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
@@ -50,7 +55,7 @@ test-integration: $(STAMP)
 test-fuzz: $(STAMP)  ## schemathesis against a running gateway (part of test-integration; here on its own)
 	$(BIN)/pytest -q tests/integration/test_public_api_fuzz.py
 
-test-e2e: $(STAMP)  ## builds etcd, kube-apiserver, kubectl and helm from Go modules once (cached), then runs e2e/
+test-e2e: $(STAMP)  ## builds etcd, the Kubernetes control plane, kwok, kubectl and helm from Go modules once (cached), then runs e2e/
 	bash e2e/controlplane/build.sh
 	$(BIN)/pytest -q e2e
 

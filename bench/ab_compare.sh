@@ -4,6 +4,7 @@
 # same mock upstream; wrk drives one at a time, alternating, ROUNDS times. Reported per round: requests/s and the
 # gateway's CPU per request (user + system of its process over the round / requests served); then the medians.
 #   bench/ab_compare.sh TREE_A TREE_B [ROUNDS] [SECONDS]      STREAM=0 for non-streaming, CONNS=32 by default
+#   ENV_A / ENV_B: space-separated VAR=value settings for one side's gateway only (e.g. tracing on for B).
 # A tree is a directory holding a checkout (e.g. `git worktree add /tmp/base HEAD~1`); both use this venv.
 set -euo pipefail
 
@@ -28,7 +29,10 @@ declare -A GW_PID KEY PORT
 PORT[A]=9320
 PORT[B]=9321
 for side in A B; do
+  side_env="ENV_$side"  # e.g. ENV_B="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318": one side's settings
+  for assignment in ${!side_env:-}; do export "${assignment?}"; done
   start_gateway "$([ "$side" = A ] && echo "$TREE_A" || echo "$TREE_B")" "$WORK/data$side" "${PORT[$side]}" 0 1
+  for assignment in ${!side_env:-}; do unset "${assignment%%=*}"; done
   GW_PID[$side]="$STARTED_PID"
   KEY[$side]="$STARTED_KEY"
   BENCH_KEY="${KEY[$side]}" BENCH_STREAM="$STREAM" taskset -c 1 wrk -t1 -c8 -d3s -s "$ROOT/bench/gateway_post.lua" \

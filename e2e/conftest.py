@@ -4,6 +4,6 @@ They are imported rather than listed in `pytest_plugins`, which pytest only acce
 an import keeps `pytest .` from the repository root collecting cleanly.
 """
 
-from e2e.fixtures import control_plane, control_plane_binaries
+from e2e.fixtures import control_plane, control_plane_binaries, workload_cluster
 
-__all__ = ["control_plane", "control_plane_binaries"]
+__all__ = ["control_plane", "control_plane_binaries", "workload_cluster"]

@@ -1,5 +1,9 @@
 """pytest fixtures for end-to-end tests: one real control plane shared by the whole session.
 
+`control_plane` is etcd + kube-apiserver only (envtest-like, starts in ~4 s); `workload_cluster` is the same
+cluster with controller-manager, scheduler and kwok's fake Nodes added the first time a test asks for it, so
+Deployments roll out and Pods run. The components then stay up for the rest of the session.
+
 Missing binaries fail the tests with the build command to run; they never skip, because a silently skipped
 end-to-end tier looks exactly like a passing one in CI.
 """
@@ -33,3 +37,15 @@ def control_plane(
     """etcd + kube-apiserver with users admin (system:masters), operator and viewer (no rights)."""
     with Cluster(control_plane_binaries, tmp_path_factory.mktemp("control-plane")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def workload_cluster(control_plane: Cluster) -> Cluster:
+    """`control_plane` plus kube-controller-manager, kube-scheduler and kwok with Ready fake Nodes.
+
+    Deployments roll out (`cluster.wait_rollout(name, namespace)`), Pods are scheduled onto `cluster.nodes` and
+    turn Running and Ready with an IP, Services get EndpointSlices, Jobs complete, owned objects are
+    garbage-collected and deleted namespaces go away.
+    """
+    control_plane.start_workloads()
+    return control_plane

@@ -68,7 +68,7 @@ helm upgrade --install tokenhub "$root/charts/tokenhub" --kube-context "$context
     --skip-crds --set vault.existingSecret.name=tokenhub-vault "${database[@]}" --wait --timeout 5m
 
 # 4. The examples and their first key (Provider credentials: create openai-credentials/anthropic-credentials
-#    Secrets in `demo` with an apiKey each to route to the real services).
+#    Secrets in `demo` with an apiKey each, labelled tokenhub.io/provider-credential=true, to reach the real services).
 kubectl --context "$context" create namespace demo --dry-run=client -o yaml | kubectl --context "$context" apply -f -
 kubectl --context "$context" -n demo apply -f "$root/examples"
 kubectl --context "$context" -n demo wait --for=condition=Ready apikey/demo --timeout=120s

@@ -175,19 +175,23 @@ def test_two_operator_deployments_run_with_distinct_priorities_and_a_cluster_rol
     assert {
         "apiGroups": ["kopf.dev"],
         "resources": ["clusterkopfpeerings"],
-        "verbs": ["get", "list", "watch", "patch"],
+        "verbs": ["list", "watch", "patch"],
     } in role["rules"]
     binding = named(default, "ClusterRoleBinding", "tokenhub-tokenhub-operator")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "tokenhub-operator", "namespace": "tokenhub"}]
 
 
-def test_the_chart_role_matches_the_plain_manifest(default: list[Doc]) -> None:
-    """k8s/operator/rbac.yaml (what the process-based e2e binds) and the chart grant the same rights."""
-    plain = [d for d in yaml.safe_load_all((chart.ROOT / "k8s" / "operator" / "rbac.yaml").read_text()) if d]
+def test_the_chart_roles_match_the_plain_manifests(helm: Helm, default: list[Doc]) -> None:
+    """k8s/operator/rbac.yaml and rbac-namespaced.yaml (what the process-based e2e binds) and the chart agree."""
+    manifests = chart.ROOT / "k8s" / "operator"
+    plain = [d for d in yaml.safe_load_all((manifests / "rbac.yaml").read_text()) if d]
     assert (
         named(plain, "ClusterRole", "tokenhub-operator")["rules"]
         == named(default, "ClusterRole", "tokenhub-tokenhub-operator")["rules"]
     )
+    plain = [d for d in yaml.safe_load_all((manifests / "rbac-namespaced.yaml").read_text()) if d]
+    docs = helm.template(chart.merge(REQUIRED, {"operator": {"mode": "namespaced", "watchNamespaces": ["team-a"]}}))
+    assert named(plain, "Role", "tokenhub-operator")["rules"] == named(docs, "Role", "tokenhub-operator")["rules"]
 
 
 def test_namespaced_mode_renders_roles_per_namespace_and_no_cluster_roles(helm: Helm) -> None:

@@ -166,7 +166,10 @@ def test_a_secret_that_is_not_text_leaves_its_provider_not_ready_and_unsealed(st
         f"""
         apiVersion: v1
         kind: Secret
-        metadata: {{name: binary-creds, namespace: {NS}}}
+        metadata:
+          name: binary-creds
+          namespace: {NS}
+          labels: {{tokenhub.io/provider-credential: "true"}}
         data: {{apiKey: "{secret}"}}
         ---
         apiVersion: tokenhub.io/v1alpha1

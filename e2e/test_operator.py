@@ -28,7 +28,10 @@ def manifests(upstream_url: str) -> str:
         f"""
         apiVersion: v1
         kind: Secret
-        metadata: {{name: mock-creds, namespace: default}}
+        metadata:
+          name: mock-creds
+          namespace: default
+          labels: {{tokenhub.io/provider-credential: "true"}}
         stringData: {{apiKey: sk-mock-0123456789}}
         ---
         apiVersion: tokenhub.io/v1alpha1
@@ -172,7 +175,18 @@ def test_a_provider_waits_for_its_secret_and_recovers_when_it_appears(stack: Sta
         "get", "provider", "later", "-o", 'jsonpath={.status.conditions[?(@.type=="CredentialsResolved")].reason}'
     )
     assert reason == "SecretNotFound"
-    stack.kubectl("create", "secret", "generic", "later-creds", "--from-literal=apiKey=sk-later-0123456789")
+    secret = textwrap.dedent(
+        """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: later-creds
+          namespace: default
+          labels: {tokenhub.io/provider-credential: "true"}
+        stringData: {apiKey: sk-later-0123456789}
+        """
+    )
+    stack.kubectl("apply", "-f", "-", stdin=secret)
     wait_for_condition(stack, "provider/later")
 
 

@@ -130,7 +130,9 @@ def test_the_wheel_without_dev_extras_migrates_serves_and_checks_the_operator_as
     os.chown(data, user.pw_uid, user.pw_gid)
     port = free_port()
     env |= {"TOKENHUB_DATA_DIR": str(data), "TOKENHUB_HOST": "127.0.0.1", "TOKENHUB_PORT": str(port)}
-    env["TOKENHUB_METRICS_PORT"] = str(free_port())
+    assert env["TOKENHUB_METRICS_PORT"] == "9090"  # the container port the ServiceMonitor scrapes
+    metrics_port = free_port()
+    env["TOKENHUB_METRICS_PORT"] = str(metrics_port)
     log_path = workdir / "gateway.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -148,6 +150,8 @@ def test_the_wheel_without_dev_extras_migrates_serves_and_checks_the_operator_as
 
         wait_until(ready, 30, "the gateway from the runtime install to be ready", log_path.read_text)
         assert httpx.get(f"{url}/livez").json() == {"status": "ok"}
+        assert "tokenhub_config_revision" in httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert httpx.get(f"{url}/metrics").status_code == 404, "metrics stay off the public Service's port"
         refused = httpx.post(f"{url}/v1/chat/completions", json={"model": "m", "messages": []})
         assert refused.status_code == 401
         proc.send_signal(signal.SIGTERM)

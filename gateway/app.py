@@ -17,15 +17,25 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import gateway
 from gateway import settings as settings_mod
 from gateway.accounting import leases
 from gateway.api import admin, anthropic, health, idempotency, inbound, metrics, native, openai, openapi, responses_api
 from gateway.api import errors as api_errors
+from gateway.observability import collectors, tracing
 from gateway.observability import metrics as metrics_mod
-from gateway.serving import admission, anthropic_betas, calls, errors, responses_flow, stored_responses, supervisor
+from gateway.serving import (
+    admission,
+    anthropic_betas,
+    calls,
+    errors,
+    metric_source,
+    responses_flow,
+    stored_responses,
+    supervisor,
+)
 from gateway.serving import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,7 @@ def create_runtime(
             store=stored_responses.StoreSettings(retention=dt.timedelta(seconds=settings.responses_retention_s)),
         ),
         upstream_max_body_bytes=settings.upstream_max_body_bytes,
+        tracing=tracing.Tracing(settings.tracing, version=gateway.__version__) if settings.tracing else None,
     )
 
 
@@ -79,14 +90,20 @@ class Gateway:
     """
 
     def __init__(
-        self, app: Starlette, hot: tuple[tuple[str, str, Endpoint], ...], limits: inbound.Limits | None = None
+        self,
+        app: Starlette,
+        hot: tuple[tuple[str, str, Endpoint], ...],
+        limits: inbound.Limits | None = None,
+        spans: tracing.Tracing | None = None,
     ) -> None:
         self.app = app
         self.state = app.state
         self.limits = limits or inbound.Limits()
         self.in_flight = 0
         self._hot = {(method, path): endpoint for method, path, endpoint in hot}
-        self._hot_app = idempotency.IdempotencyMiddleware(self._dispatch)
+        self._hot_app: ASGIApp = idempotency.IdempotencyMiddleware(self._dispatch)
+        if spans is not None:  # tracing off: not even a check per request
+            self._hot_app = spans.middleware(self._hot_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (scope["method"], scope["path"]) in self._hot:
@@ -138,8 +155,14 @@ class Gateway:
 
 
 def create_app(
-    runtime: runtime_mod.Runtime, admin_token: str | None = None, limits: inbound.Limits | None = None
+    runtime: runtime_mod.Runtime,
+    admin_token: str | None = None,
+    limits: inbound.Limits | None = None,
+    *,
+    serve_metrics: bool = True,
 ) -> Gateway:
+    """The gateway's app; ``serve_metrics=False`` leaves ``/metrics`` to ``metrics.metrics_app`` on its own port."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
@@ -156,7 +179,7 @@ def create_app(
             *native.routes,
             *admin.routes,
             *health.routes,
-            *metrics.routes,
+            *(metrics.routes if serve_metrics else ()),
             *openapi.routes,
         ],
         lifespan=lifespan,
@@ -170,8 +193,19 @@ def create_app(
     app.state.count_tokens = runtime.count_tokens
     app.state.embeddings = runtime.embeddings
     app.state.responses = runtime.responses
-    hot = Gateway(app, HOT_ROUTES, limits)
+    hot = Gateway(app, HOT_ROUTES, limits, runtime.tracing)
     app.state.bodies = inbound.BodyReader(hot.limits, runtime.metrics)
     app.state.in_flight = admission.InFlight()
     runtime.metrics.requests_in_flight.set_function(lambda: hot.in_flight)
+    source = metric_source.RuntimeSource(
+        runtime.config,
+        runtime.leases,
+        runtime.routing,
+        runtime.logs,
+        runtime.db,
+        app.state.in_flight,
+        listener=lambda: runtime.listener,
+        health_prober=runtime.prober if runtime.health_probes else None,
+    )
+    runtime.metrics.registry.register(collectors.StateCollector(source))
     return hot

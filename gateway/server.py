@@ -23,7 +23,7 @@ import uvicorn
 from gateway import app as app_mod
 from gateway import settings as settings_mod
 from gateway import standalone
-from gateway.api import http_protocol, inbound
+from gateway.api import http_protocol, inbound, metrics
 from gateway.serving import runtime as runtime_mod
 from gateway.store import embedded, migrate
 
@@ -32,13 +32,31 @@ KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this long (uvi
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, runtime: runtime_mod.Runtime, drain_delay_s: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        runtime: runtime_mod.Runtime,
+        drain_delay_s: float,
+        side: uvicorn.Server | None = None,
+    ) -> None:
         super().__init__(config)
         self._runtime = runtime
         self._drain_delay_s = drain_delay_s
+        self._side = side  # the metrics listener, when /metrics has a port of its own
+        self._side_task: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().serve(sockets)
+        finally:
+            if self._side is not None and self._side_task is not None:
+                self._side.should_exit = True
+                await self._side_task
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        if self._side is not None and self.started:
+            self._side_task = asyncio.create_task(self._side.serve(), name="metrics-listener")
         # What startup built (modules, the config snapshot, pools) lives as long as the process: taken out of the
         # cyclic collector's generations, it is not traversed again by every full collection under load.
         gc.collect()
@@ -63,6 +81,30 @@ class DrainingServer(uvicorn.Server):
             return
         self._runtime.begin_drain()
         asyncio.get_running_loop().call_later(self._drain_delay_s, setattr, self, "should_exit", True)
+
+
+class SideServer(uvicorn.Server):
+    """A second listener (``/metrics`` on its own port): signals stay with the main server, which stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def metrics_server(runtime: runtime_mod.Runtime, settings: settings_mod.Settings) -> SideServer | None:
+    if settings.metrics_port is None:
+        return None
+    config = uvicorn.Config(
+        metrics.metrics_app(runtime),
+        host=settings.host,
+        port=settings.metrics_port,
+        loop="uvloop",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+    return SideServer(config)
 
 
 def uvicorn_config(app: app_mod.Gateway, settings: settings_mod.Settings) -> uvicorn.Config:
@@ -100,10 +142,11 @@ async def serve(settings: settings_mod.Settings) -> int:
             for line in report.unresolved:
                 log.warning("%s", line)
         runtime = app_mod.create_runtime(settings, url, password)
-        config = uvicorn_config(
-            app_mod.create_app(runtime, settings.admin_token, inbound.Limits.of(settings)), settings
+        app = app_mod.create_app(
+            runtime, settings.admin_token, inbound.Limits.of(settings), serve_metrics=settings.metrics_port is None
         )
-        server = DrainingServer(config, runtime, settings.drain_delay_s)
+        side = metrics_server(runtime, settings)
+        server = DrainingServer(uvicorn_config(app, settings), runtime, settings.drain_delay_s, side)
         await server.serve()
         return 0
     finally:

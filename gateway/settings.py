@@ -10,9 +10,12 @@ import dataclasses
 import math
 import os
 import pathlib
+import urllib.parse
 from collections.abc import Mapping
 
+from gateway.observability import tracing_settings
 from gateway.serving import anthropic_betas
+from gateway.store import dsn
 
 PREFIX = "TOKENHUB_"
 # Built-in Responses API tools left out (instead of refused) for upstreams that cannot run them: Codex offers
@@ -20,6 +23,11 @@ PREFIX = "TOKENHUB_"
 RESPONSES_DROP_TOOLS_DEFAULT = frozenset({"web_search", "tool_search"})
 _CLIENT_TOOL_TYPES = frozenset({"function", "custom", "namespace"})
 MIGRATE_MODES = ("auto", "check", "off")
+# The admin token guards every fleet-wide read and the routing simulator: long enough that guessing is hopeless
+# (32 characters of `openssl rand -hex 16` are 128 bits).
+ADMIN_TOKEN_MIN_LENGTH = 32
+# Fields a repr (and so str, logging and tracebacks) shows as *** instead of their value.
+_SECRET_FIELDS = frozenset({"vault_password", "admin_token"})
 
 
 class SettingsError(ValueError):
@@ -83,6 +91,28 @@ def _path(env: Mapping[str, str], name: str) -> pathlib.Path | None:
     return pathlib.Path(raw) if raw else None
 
 
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    """TOKENHUB_ADMIN_TOKEN, or the content of the file TOKENHUB_ADMIN_TOKEN_FILE names (a mounted Secret)."""
+    given, file = env.get(PREFIX + "ADMIN_TOKEN") or None, _path(env, "ADMIN_TOKEN_FILE")
+    if given is not None and file is not None:
+        raise SettingsError(f"set {PREFIX}ADMIN_TOKEN or {PREFIX}ADMIN_TOKEN_FILE, not both")
+    name = "ADMIN_TOKEN"
+    if file is not None:
+        name += "_FILE"
+        try:
+            given = file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}ADMIN_TOKEN_FILE cannot be read: {exc}") from exc
+        if given is None:
+            raise SettingsError(f"{PREFIX}ADMIN_TOKEN_FILE names an empty file: {file}")
+    if given is not None and len(given) < ADMIN_TOKEN_MIN_LENGTH:
+        raise SettingsError(
+            f"{PREFIX}{name} must be at least {ADMIN_TOKEN_MIN_LENGTH} characters, got {len(given)}"
+            " (generate one with: openssl rand -hex 32)"
+        )
+    return given
+
+
 def _betas(env: Mapping[str, str], name: str) -> frozenset[str] | None:
     """A comma list of ``anthropic-beta`` names; ``*`` for every beta (None), ``none`` for no beta."""
     raw = env.get(PREFIX + name)
@@ -102,7 +132,92 @@ def _betas(env: Mapping[str, str], name: str) -> frozenset[str] | None:
     return frozenset(items)
 
 
-@dataclasses.dataclass(frozen=True)
+def _otel_flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false"):
+        return False
+    if raw == "true":
+        return True
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _otel_endpoint(env: Mapping[str, str]) -> str:
+    """The traces URL: ``..._TRACES_ENDPOINT`` as given, else ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/traces``."""
+    name, url = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if not url and (base := env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()):
+        name, url = "OTEL_EXPORTER_OTLP_ENDPOINT", base.rstrip("/") + "/v1/traces"
+    if not url:
+        return tracing_settings.DEFAULT_ENDPOINT
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http:// or https:// URL, got {url!r}")
+    return url
+
+
+def _otel_resource(env: Mapping[str, str]) -> dict[str, str]:
+    """``OTEL_RESOURCE_ATTRIBUTES``: ``key=value`` pairs separated by commas, values percent-encoded."""
+    found: dict[str, str] = {}
+    for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, got {item!r}")
+        found[key.strip()] = urllib.parse.unquote(value.strip())
+    return found
+
+
+def _tracing(env: Mapping[str, str]) -> tracing_settings.TracingSettings | None:
+    """Tracing from the standard ``OTEL_*`` variables; ``None`` (off, the default) unless an OTLP exporter is asked
+    for by ``OTEL_TRACES_EXPORTER=otlp`` or by setting an OTLP endpoint. OTLP/HTTP with protobuf only.
+
+    The exporter's own transport variables (``OTEL_EXPORTER_OTLP_HEADERS``, ``..._TIMEOUT``, ``..._COMPRESSION``,
+    ``..._CERTIFICATE``, each also as ``..._TRACES_...``) and the batch processor's ``OTEL_BSP_*`` are read by the
+    OpenTelemetry SDK itself when tracing is on.
+    """
+    if _otel_flag(env, "OTEL_SDK_DISABLED"):
+        return None
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter not in ("", "otlp", "none"):
+        raise SettingsError(f"OTEL_TRACES_EXPORTER must be otlp or none (TokenHub exports OTLP only), got {exporter!r}")
+    endpoint_given = any(
+        env.get(name, "").strip() for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    if exporter == "none" or (exporter == "" and not endpoint_given):
+        return None
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(name, "").strip()
+        if protocol and protocol != "http/protobuf":
+            raise SettingsError(f"{name} must be http/protobuf (the OTLP exporter TokenHub ships), got {protocol!r}")
+        if protocol:
+            break
+    raw_sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower() or tracing_settings.Sampler.PARENT_BASED_ALWAYS_ON
+    try:
+        sampler = tracing_settings.Sampler(raw_sampler)
+    except ValueError as exc:
+        known = ", ".join(s.value for s in tracing_settings.Sampler)
+        raise SettingsError(f"OTEL_TRACES_SAMPLER must be one of {known}; got {raw_sampler!r}") from exc
+    ratio = 1.0
+    raw_ratio = env.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
+    if sampler.takes_ratio and raw_ratio:
+        try:
+            ratio = float(raw_ratio)
+        except ValueError:
+            ratio = math.nan
+        if not 0.0 <= ratio <= 1.0:
+            raise SettingsError(f"OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got {raw_ratio!r}")
+    resource = _otel_resource(env)
+    service = env.get("OTEL_SERVICE_NAME", "").strip() or resource.get("service.name", "")
+    return tracing_settings.TracingSettings(
+        endpoint=_otel_endpoint(env),
+        sampler=sampler,
+        ratio=ratio,
+        service_name=service or tracing_settings.DEFAULT_SERVICE_NAME,
+        resource_attributes=resource,
+    )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class Settings:
     database_url: str | None = None
     # Schema migrations at start against TOKENHUB_DATABASE_URL: auto (apply what is missing), check (refuse to
@@ -115,6 +230,9 @@ class Settings:
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    # /metrics on a port of its own (same host), so that the Service clients reach need not expose it; None
+    # serves it on the main port.
+    metrics_port: int | None = None
     log_level: str = "info"
     drain_timeout_s: float = 30.0
     drain_delay_s: float = 0.0
@@ -137,8 +255,24 @@ class Settings:
     anthropic_betas: frozenset[str] | None = anthropic_betas.DEFAULT
     # A non-streamed upstream success body longer than this is refused (502 malformed_response), never buffered.
     upstream_max_body_bytes: int = 32 << 20
+    # OpenTelemetry tracing from the standard OTEL_* variables (observability/tracing.py); None: off.
+    tracing: tracing_settings.TracingSettings | None = None
     # Standalone credentials: TOKENHUB_SECRET_<SECRET NAME>_<KEY> variables, captured here (see standalone.py).
     secret_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Every field, with the database password, vault password, admin token and standalone secrets hidden."""
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "database_url":
+                value = dsn.redacted(value)
+            elif field.name == "secret_env":
+                value = dict.fromkeys(value, dsn.MASK)
+            elif field.name in _SECRET_FIELDS and value is not None:
+                value = dsn.MASK
+            shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def resolved_secrets_dir(self) -> pathlib.Path:
@@ -173,6 +307,12 @@ class Settings:
             raise SettingsError(f"{PREFIX}MIGRATE must be auto, check or off, got {env[PREFIX + 'MIGRATE']!r}")
         if port > 65535:
             raise SettingsError(f"{PREFIX}PORT must be a port number (0-65535), got {port!r}")
+        metrics_port = _whole(env, "METRICS_PORT", 0, minimum=0) if env.get(PREFIX + "METRICS_PORT") else None
+        if metrics_port is not None and (metrics_port > 65535 or metrics_port == port):
+            raise SettingsError(
+                f"{PREFIX}METRICS_PORT must be a port number (0-65535) other than {PREFIX}PORT ({port}),"
+                f" got {metrics_port!r}"
+            )
         return cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
             migrate=migrate,
@@ -180,9 +320,10 @@ class Settings:
             config_path=_path(env, "CONFIG"),
             secrets_dir=_path(env, "SECRETS_DIR"),
             vault_password=password,
-            admin_token=env.get(PREFIX + "ADMIN_TOKEN") or None,
+            admin_token=_admin_token(env),
             host=env.get(PREFIX + "HOST", "127.0.0.1"),
             port=port,
+            metrics_port=metrics_port,
             log_level=level,
             drain_timeout_s=_number(env, "DRAIN_TIMEOUT_SECONDS", 30.0),
             drain_delay_s=_number(env, "DRAIN_DELAY_SECONDS", 0.0),
@@ -197,5 +338,6 @@ class Settings:
             body_timeout_s=_number(env, "BODY_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             anthropic_betas=_betas(env, "ANTHROPIC_BETAS"),
             upstream_max_body_bytes=_whole(env, "UPSTREAM_MAX_BODY_BYTES", 32 << 20, minimum=1024),
+            tracing=_tracing(env),
             secret_env={k: v for k, v in env.items() if k.startswith(PREFIX + "SECRET_")},
         )

@@ -21,6 +21,7 @@ class Versions:
     kubernetes: str
     etcd: str
     helm: str
+    kwok: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,20 @@ class Binaries:
     kube_apiserver: Path
     kubectl: Path
     helm: Path
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    kwok: Path
+
+    def all(self) -> tuple[Path, ...]:
+        return (
+            self.etcd,
+            self.kube_apiserver,
+            self.kubectl,
+            self.helm,
+            self.kube_controller_manager,
+            self.kube_scheduler,
+            self.kwok,
+        )
 
 
 def parse_versions(text: str) -> Versions:
@@ -44,7 +59,10 @@ def parse_versions(text: str) -> Versions:
         values[key.strip()] = value.strip()
     try:
         return Versions(
-            kubernetes=values["KUBERNETES_VERSION"], etcd=values["ETCD_VERSION"], helm=values["HELM_VERSION"]
+            kubernetes=values["KUBERNETES_VERSION"],
+            etcd=values["ETCD_VERSION"],
+            helm=values["HELM_VERSION"],
+            kwok=values["KWOK_VERSION"],
         )
     except KeyError as exc:
         raise ValueError(f"versions.env lacks {exc.args[0]}") from exc
@@ -63,15 +81,16 @@ def expected(root: Path, versions: Versions) -> Binaries:
         kube_apiserver=kube / "kube-apiserver",
         kubectl=kube / "kubectl",
         helm=root / f"helm-{versions.helm}" / "helm",
+        kube_controller_manager=kube / "kube-controller-manager",
+        kube_scheduler=kube / "kube-scheduler",
+        kwok=root / f"kwok-{versions.kwok}" / "kwok",
     )
 
 
 def locate(root: Path, versions: Versions) -> Binaries:
     """The cached binaries, or MissingBinaries naming what is absent and how to build it."""
     found = expected(root, versions)
-    missing = [
-        str(path) for path in (found.etcd, found.kube_apiserver, found.kubectl, found.helm) if not path.is_file()
-    ]
+    missing = [str(path) for path in found.all() if not path.is_file()]
     if missing:
         raise errors.MissingBinaries(
             f"control-plane binaries missing: {', '.join(missing)}; "

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kubectl and helm from Go modules into a cache outside the repository.
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm and kwok from Go modules
+# into a cache outside the repository.
 #
 # Each binary lives at $TOKENHUB_K8S_CACHE/<component>-<version>/<binary> and is built only when missing,
-# so a second run costs nothing. The builder modules (kube/, etcd/, helm/) pin every dependency in their
+# so a second run costs nothing. The builder modules (kube/, etcd/, helm/, kwok/) pin every dependency in their
 # go.mod and go.sum; versions.env names the versions and must agree with them.
 #
 # Environment:
@@ -58,10 +59,12 @@ build() {
 require_version kube k8s.io/kubernetes "$KUBERNETES_VERSION"
 require_version etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 require_version helm helm.sh/helm/v3 "$HELM_VERSION"
+require_version kwok sigs.k8s.io/kwok "$KWOK_VERSION"
 
 kube_dir="$cache/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$cache/etcd-$ETCD_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
+kwok_dir="$cache/kwok-$KWOK_VERSION"
 
 # The version stamps kubernetes' hack/lib/version.sh passes, so /version and kubectl report the real release.
 kube_minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
@@ -83,8 +86,15 @@ build etcd go.etcd.io/etcd/server/v3 "$etcd_dir/etcd" "-s -w"
 build kube k8s.io/kubernetes/cmd/kube-apiserver "$kube_dir/kube-apiserver" "$kube_ldflags"
 build kube k8s.io/kubernetes/cmd/kubectl "$kube_dir/kubectl" "$kube_ldflags"
 build helm helm.sh/helm/v3/cmd/helm "$helm_dir/helm" "$helm_ldflags"
+build kube k8s.io/kubernetes/cmd/kube-controller-manager "$kube_dir/kube-controller-manager" "$kube_ldflags"
+build kube k8s.io/kubernetes/cmd/kube-scheduler "$kube_dir/kube-scheduler" "$kube_ldflags"
+# kwok's release version is a constant in its source (pkg/consts.Version), so it needs no stamp.
+build kwok sigs.k8s.io/kwok/cmd/kwok "$kwok_dir/kwok" "-s -w"
 echo "done in $(($(now) - total_started)) s"
-echo "etcd            $etcd_dir/etcd"
-echo "kube-apiserver  $kube_dir/kube-apiserver"
-echo "kubectl         $kube_dir/kubectl"
-echo "helm            $helm_dir/helm"
+printf '%-24s %s\n' etcd "$etcd_dir/etcd"
+printf '%-24s %s\n' kube-apiserver "$kube_dir/kube-apiserver"
+printf '%-24s %s\n' kubectl "$kube_dir/kubectl"
+printf '%-24s %s\n' helm "$helm_dir/helm"
+printf '%-24s %s\n' kube-controller-manager "$kube_dir/kube-controller-manager"
+printf '%-24s %s\n' kube-scheduler "$kube_dir/kube-scheduler"
+printf '%-24s %s\n' kwok "$kwok_dir/kwok"

@@ -3,7 +3,8 @@
 ControlPlaneError
 ├── MissingBinaries   run e2e/controlplane/build.sh, then retry
 ├── StartupFailed     a process exited or never became ready; the message carries its log tail
-└── CommandFailed     kubectl or helm exited non-zero; carries argv, exit code and output
+├── CommandFailed     kubectl or helm exited non-zero; carries argv, exit code and output
+└── WaitTimedOut      what a test waited for (a rollout, an EndpointSlice) did not happen in time
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class MissingBinaries(ControlPlaneError):
 
 
 class StartupFailed(ControlPlaneError):
-    """etcd or kube-apiserver exited early or did not report ready before the deadline."""
+    """A control-plane process exited early or did not report ready before the deadline."""
 
 
 class CommandFailed(ControlPlaneError):
@@ -30,3 +31,7 @@ class CommandFailed(ControlPlaneError):
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+class WaitTimedOut(ControlPlaneError):
+    """The cluster did not reach the awaited state before the deadline."""

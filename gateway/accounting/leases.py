@@ -62,6 +62,8 @@ class LeaseStats:
     admitted: int = 0
     admitted_unleased: int = 0  # fail-open admissions while the store was unreachable
     refused: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    refused_keys: collections.Counter[tuple[KeyRef, str]] = dataclasses.field(default_factory=collections.Counter)
+    spent: dict[KeyRef, tuple[str, Decimal]] = dataclasses.field(default_factory=dict)  # period, fleet spend
     waited: int = 0  # admissions that had to wait for a grant
     grants: int = 0  # calls to the store for budget or window grants
     store_failures: int = 0
@@ -109,6 +111,7 @@ class LeaseManager:
             self._signal(key, now)
         elif isinstance(verdict, Refusal):
             self.stats.refused[verdict.reason] += 1
+            self.stats.refused_keys[key, verdict.reason] += 1
         return verdict
 
     async def admit(self, key: KeyRef, limits: Limits, estimate: Estimate) -> Reservation | Refusal:
@@ -116,6 +119,32 @@ class LeaseManager:
         verdict = self.try_admit(key, limits, estimate)
         if not isinstance(verdict, Shortfall):
             return verdict
+        return await self._await_grants(key, verdict, lambda: self.try_admit(key, limits, estimate), estimate)
+
+    async def extend(self, reservation: Reservation, cost_usd: Decimal) -> Reservation | Refusal:
+        """Grow an open reservation's budget by ``cost_usd``, like ``admit`` (the store only when not held)."""
+
+        def attempt() -> Reservation | Refusal | Shortfall:
+            verdict = self._ledger.extend(reservation, cost_usd, self._clock())
+            if isinstance(verdict, Refusal):
+                self.stats.refused[verdict.reason] += 1
+            return verdict
+
+        verdict = attempt()
+        if not isinstance(verdict, Shortfall):
+            return verdict
+        return await self._await_grants(reservation.key, verdict, attempt, None)
+
+    async def _await_grants(
+        self,
+        key: KeyRef,
+        verdict: Shortfall,
+        retry: Callable[[], Reservation | Refusal | Shortfall],
+        estimate: Estimate | None,
+    ) -> Reservation | Refusal:
+        """Take grants until ``retry`` admits or refuses, the store is unreachable, or the deadline passes;
+        ``estimate`` is what to admit unleased when the store is unreachable and ``fail_open`` is set."""
+        limits = self._limits[key]
         self.stats.waited += 1
         reachable = True
         loop = asyncio.get_running_loop()
@@ -129,11 +158,11 @@ class LeaseManager:
                 if isinstance(exc, store_errors.StatementRejected):
                     log.error("lease grant for %s/%s refused by the store: %s", key.namespace, key.name, exc)
                 reachable = False
-            retried = self.try_admit(key, limits, estimate)
+            retried = retry()
             if not isinstance(retried, Shortfall):
                 return retried
             verdict = retried
-        if not reachable and self.settings.fail_open:
+        if not reachable and self.settings.fail_open and estimate is not None:
             admitted = self._ledger.admit(key, limits, estimate, self._clock(), leased=False)
             assert isinstance(admitted, Reservation)
             self.stats.admitted += 1
@@ -141,6 +170,7 @@ class LeaseManager:
             return admitted
         refusal = self._refusal(reachable)
         self.stats.refused[refusal.reason] += 1
+        self.stats.refused_keys[key, refusal.reason] += 1
         return refusal
 
     def _refusal(self, reachable: bool) -> Refusal:
@@ -199,6 +229,7 @@ class LeaseManager:
                 size=lambda free: sizing.share(policy, free, need.budget_usd, want),
             )
             self._ledger.grant_budget(key, period, grant.amount, grant.free, expires, self._clock())
+            self.stats.spent[key] = (period, grant.spent)
         if need.requests or need.tokens or wants.requests or wants.tokens:
             window = window_of(now) if need.requests or need.tokens else (wants.window or window_of(now))
             ask = WindowAsk(

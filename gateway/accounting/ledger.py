@@ -98,6 +98,15 @@ class Ledger:
     def keys(self) -> list[KeyRef]:
         return sorted(self._keys)
 
+    def budgets(self, now: dt.datetime) -> list[tuple[KeyRef, Limits, Decimal, Decimal]]:
+        """Per key: its limits and the budget of the current period it holds free and reserved (for metrics)."""
+        period = period_of(now)
+        found = []
+        for key, state in self._keys.items():
+            budget = state.budgets.get(period)
+            found.append((key, state.limits, budget.free if budget else ZERO, budget.reserved if budget else ZERO))
+        return found
+
     @property
     def open_reservations(self) -> int:
         return len(self._open)
@@ -165,10 +174,36 @@ class Ledger:
             return None
         return short
 
+    def extend(
+        self, reservation: Reservation, cost_usd: Decimal, now: dt.datetime
+    ) -> Reservation | Refusal | Shortfall:
+        """Grow an open reservation's budget by ``cost_usd`` (a failover after a charged attempt), from what is held.
+
+        Only the budget grows: the request holds its rate slot already, and its tokens settle against its window.
+        """
+        held = self._open.get(reservation.id)
+        if held is None:
+            raise errors.AlreadySettled(reservation.id)
+        if held.period is None or cost_usd <= 0:
+            return held
+        state = self._keys[held.key]
+        if held.leased:
+            verdict = self._check(state, Estimate(cost_usd, 0), now, held.period, None)
+            if verdict is not None:
+                return verdict
+        budget = state.budget(held.period)
+        budget.free -= cost_usd
+        budget.reserved += cost_usd
+        grown = dataclasses.replace(held, cost_usd=held.cost_usd + cost_usd)
+        self._open[held.id] = grown
+        return grown
+
     def settle(self, reservation: Reservation, cost_usd: Decimal, tokens: int) -> Charge | None:
         """Charge the actual cost; the unused part of the estimate becomes free again (the excess, a debt)."""
-        if self._open.pop(reservation.id, None) is None:
+        stored = self._open.pop(reservation.id, None)
+        if stored is None:
             raise errors.AlreadySettled(reservation.id)
+        reservation = stored  # as last extended
         state = self._keys[reservation.key]
         if reservation.period is not None:
             budget = state.budget(reservation.period)

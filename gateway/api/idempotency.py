@@ -3,9 +3,10 @@
 A retry that carries the key of an earlier request gets that request's response (``idempotent-replayed: true``)
 instead of a second charged call; a duplicate arriving while the first still runs waits for it (up to
 ``wait_s``) and otherwise gets 409; the same key with a different body is a 422. Responses are kept for ``ttl``.
-Keys are scoped by API key, and the API key is authenticated before anything is replayed. Only complete (not
-streamed) responses below 500 are kept: a streamed request, or one that failed on the gateway's side, releases
-its key so that a retry runs again.
+Keys are scoped by API key, and the API key is authenticated before anything is replayed. Only successful (2xx),
+complete (not streamed) answers are kept: any refusal or failure - a 429 or an exhausted budget as much as a 502 -
+releases the key, so that a retry runs again once the cause is gone instead of replaying the refusal for a day.
+Expired records are deleted by a supervised sweep (``serving.idempotency_sweeper``).
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class IdempotencyMiddleware:
             while stored.claim is idempotency_repo.Claim.IN_PROGRESS and loop.time() < deadline:
                 await asyncio.sleep(0.1)
                 stored = await idempotency_repo.claim(conn, key, idem_key, digest, self.ttl)
+        metrics = runtime.metrics
+        metrics.child(metrics.idempotency, _RESULTS[stored.claim]).inc()
         if stored.claim is idempotency_repo.Claim.DONE:
             extra = [(k.encode(), v.encode()) for k, v in (stored.headers or {}).items()]
             extra.append((b"idempotent-replayed", b"true"))
@@ -152,7 +155,9 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
             content_type = dict(start["headers"]).get(b"content-type", b"") if start else b""
-            keep = start is not None and start["status"] < 500 and not content_type.startswith(b"text/event-stream")
+            keep = (
+                start is not None and 200 <= start["status"] < 300 and not content_type.startswith(b"text/event-stream")
+            )
         finally:
             async with runtime.db.connection() as conn:
                 if keep and start is not None:
@@ -164,6 +169,14 @@ class IdempotencyMiddleware:
                     await idempotency_repo.complete(conn, key, idem_key, start["status"], kept, b"".join(chunks))
                 else:
                     await idempotency_repo.release(conn, key, idem_key)
+
+
+_RESULTS = {
+    idempotency_repo.Claim.WON: "first",
+    idempotency_repo.Claim.DONE: "replayed",
+    idempotency_repo.Claim.IN_PROGRESS: "in_progress",
+    idempotency_repo.Claim.MISMATCH: "mismatch",
+}
 
 
 def _is_stream(body: bytes) -> bool:

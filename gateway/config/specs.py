@@ -219,6 +219,9 @@ class ModelSpec(_Spec):
     aliases: Annotated[list[ModelName], Field(max_length=32, json_schema_extra=LIST_SET)] = []
     context_window: Annotated[int, Field(alias="contextWindow", ge=1, le=100_000_000)] = 8192
     max_output_tokens: Annotated[int | None, Field(alias="maxOutputTokens", ge=1, le=10_000_000)] = None
+    # Tokens reserved for each input the provider fetches or decodes itself (an image, audio, a document, a file
+    # id), whose count the request's bytes cannot bound; unset: the context window, a bound for any item.
+    media_input_tokens: Annotated[int | None, Field(alias="mediaInputTokens", ge=1, le=100_000_000)] = None
     pricing: Pricing = Pricing()
     weight: Annotated[int, Field(ge=0, le=10)] = 5
     capabilities: Annotated[list[Capability], Field(max_length=8)] = [Capability.CHAT]

@@ -1,7 +1,10 @@
 """Prometheus metrics, registered on a registry handed in (never the process-global default).
 
 A registry per app keeps tests independent and lets several gateways run in one process. Names follow the
-``tokenhub_`` prefix and, for model traffic, the OpenTelemetry GenAI vocabulary (operation, provider, model).
+``tokenhub_`` prefix and, for model traffic, the OpenTelemetry GenAI semantic conventions as OpenTelemetry's
+Prometheus exporter spells them (``gen_ai_client_operation_duration_seconds``, labels ``gen_ai_*``). Only
+per-request events are observed here; state (budgets, health, bandit, queues) is read at scrape time by
+``collectors.StateCollector``. docs/observability.md lists every family with its labels.
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ import gateway
 
 M = TypeVar("M", bound=MetricWrapperBase)
 
+# Bucket bounds chosen so that the SLO thresholds of the alert rules (``slo.py``) are bucket bounds.
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+RELOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+GEN_AI_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
+
 
 class Metrics:
     def __init__(self, registry: prom.CollectorRegistry) -> None:
         self.registry = registry
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+        self._gen_ai: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self.build_info = prom.Info("tokenhub_build", "TokenHub build information.", registry=registry)
         self.build_info.info({"version": gateway.__version__})
         self.config_revision = prom.Gauge(
@@ -137,6 +148,56 @@ class Metrics:
             ["tool"],
             registry=registry,
         )
+
+        self.config_reload_duration = prom.Histogram(
+            "tokenhub_config_reload_duration_seconds",
+            "Time to load, decrypt and compile a config revision, by result.",
+            ["result"],
+            buckets=RELOAD_BUCKETS,
+            registry=registry,
+        )
+        self.idempotency = prom.Counter(
+            "tokenhub_idempotency_requests",
+            "Requests carrying an Idempotency-Key, by result: first (ran), replayed (answered from the stored"
+            " response), in_progress (409), mismatch (422).",
+            ["result"],
+            registry=registry,
+        )
+        self.operation_duration = prom.Histogram(
+            "gen_ai_client_operation_duration_seconds",
+            "GenAI operation duration as the client sees it, from arrival to the last byte; error_type is the"
+            " error class of a failed request, empty on success.",
+            [*GEN_AI_LABELS, "error_type"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.token_usage = prom.Histogram(
+            "gen_ai_client_token_usage",
+            "Tokens per GenAI operation, by gen_ai_token_type (input, output).",
+            [*GEN_AI_LABELS, "gen_ai_token_type"],
+            buckets=TOKEN_BUCKETS,
+            registry=registry,
+        )
+        self.time_to_first_token = prom.Histogram(
+            "gen_ai_server_time_to_first_token_seconds",
+            "Time from a streamed request's arrival to the first output bytes sent to the client.",
+            list(GEN_AI_LABELS),
+            buckets=TTFT_BUCKETS,
+            registry=registry,
+        )
+
+    def gen_ai(self, operation: str, provider: str, model: str) -> tuple[Any, Any, Any]:
+        """The time-to-first-token, input-token and output-token histogram children of one label set, looked up
+        together: one dictionary probe per request instead of three."""
+        key = (operation, provider, model)
+        found = self._gen_ai.get(key)
+        if found is None:
+            found = self._gen_ai[key] = (
+                self.time_to_first_token.labels(operation, provider, model),
+                self.token_usage.labels(operation, provider, model, "input"),
+                self.token_usage.labels(operation, provider, model, "output"),
+            )
+        return found
 
     def child(self, metric: M, *labels: str) -> M:
         """``metric.labels(*labels)``, looked up once per label combination: prometheus_client validates the

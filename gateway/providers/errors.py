@@ -1,5 +1,8 @@
 """Upstream failures, classified by what the caller can do next (retry elsewhere, escalate, final, broken).
 
+``sent`` says whether the request had been handed to a connection when it failed: after that the provider may
+have read it and billed it (the serving layer charges such attempts by estimate), before it nothing was spent.
+
 UpstreamError                 provider, status, message, retry_after, body; ClassVar error_class
 ├── RateLimited               "rate_limited"      429, Anthropic 529 overloaded: retry elsewhere, cool down
 ├── Transient                 "transient"         5xx, 408, timeouts, resets
@@ -22,6 +25,7 @@ class UpstreamError(Exception):
     """Base of every upstream failure; `str()` is safe to log (credentials are redacted by the adapters)."""
 
     error_class: ClassVar[str] = "upstream"
+    sent: bool = False  # the request was handed to a connection: the provider may have read and billed it
 
     def __init__(
         self,

@@ -56,18 +56,23 @@ class Transport:
         return self.redact(err)
 
     def _malformed(self, status: int, why: str) -> errors.MalformedResponse:
-        return errors.MalformedResponse(
+        err = errors.MalformedResponse(
             self.config.name, f"{self.config.name}: upstream returned HTTP {status}: {why}", status=status
         )
+        err.sent = True  # the provider answered: it had the request
+        return err
 
-    def _translated(self, exc: BaseException, timeout_s: float) -> errors.UpstreamError:
-        return self.redact(session.translate(self.config.name, exc, timeout_s=timeout_s))
+    def _translated(self, exc: BaseException, timeout_s: float, progress: http1.Progress) -> errors.UpstreamError:
+        err = self.redact(session.translate(self.config.name, exc, timeout_s=timeout_s))
+        err.sent = progress.sent
+        return err
 
     async def send(self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]) -> base.UpstreamResponse:
         started = time.perf_counter()
+        progress = http1.Progress()
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                resp = await self._client().request("POST", url, headers, req.body)
+                resp = await self._client().request("POST", url, headers, req.body, progress)
                 try:
                     ok = 200 <= resp.status < 300
                     body = await (resp.read_all(self.config.max_body_bytes) if ok else resp.read(ERROR_BODY_LIMIT))
@@ -76,7 +81,7 @@ class Transport:
         except http_errors.BodyTooLarge as exc:
             raise self._malformed(resp.status, f"the success body is larger than {exc.cap} bytes") from exc
         except _FAILURES as exc:
-            raise self._translated(exc, self.config.timeout_s) from exc
+            raise self._translated(exc, self.config.timeout_s, progress) from exc
         elapsed = time.perf_counter() - started
         if not ok:
             raise self._failed(resp.status, resp.headers, body)
@@ -88,9 +93,10 @@ class Transport:
 
     async def open_stream(self, url: str, req: base.UpstreamRequest, headers: Mapping[str, str]) -> stream.Http1Stream:
         started = time.perf_counter()
+        progress = http1.Progress()
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                resp = await self._client().request("POST", url, headers, req.body)
+                resp = await self._client().request("POST", url, headers, req.body, progress)
                 try:
                     open_s = time.perf_counter() - started
                     if not 200 <= resp.status < 300:
@@ -101,7 +107,7 @@ class Transport:
                     resp.release()
                     raise
         except _FAILURES as exc:
-            raise self._translated(exc, self.config.timeout_s) from exc
+            raise self._translated(exc, self.config.timeout_s, progress) from exc
         return stream.Http1Stream(
             resp,
             first,
@@ -124,7 +130,9 @@ class Transport:
                     resp.release()
         except _FAILURES as exc:
             latency = time.perf_counter() - started
-            return base.ProbeResult(False, None, latency, self._translated(exc, timeout_s).error_class)
+            return base.ProbeResult(
+                False, None, latency, self._translated(exc, timeout_s, http1.Progress()).error_class
+            )
         latency = time.perf_counter() - started
         if 200 <= resp.status < 300:
             return base.ProbeResult(True, resp.status, latency, None)

@@ -16,6 +16,7 @@ from gateway.accounting import leases as leases_mod
 from gateway.accounting import pricing, values
 from gateway.config import snapshot
 from gateway.observability import metrics as metrics_mod
+from gateway.observability import tracing
 from gateway.providers.wire import usage as usage_mod
 from gateway.routing import decision as decisions
 from gateway.serving import anthropic_betas, auth, config_source, logwriter, native, routing_state, upstreams
@@ -62,7 +63,10 @@ class Call:
     route: decisions.Decision | None = None
     hints: native.Hints | None = None  # routing hints of a /v1/chat request
     reservation: values.Reservation | None = None  # budget and rate-limit reservation, settled in finish()
+    failed_cost: Decimal = Decimal(0)  # charged by estimate: attempts that failed after reaching a provider
+    failed_tokens: tuple[int, int] = (0, 0)  # their input and output tokens
     finished: bool = False
+    trace: tracing.RequestTrace | None = dataclasses.field(default_factory=tracing.current)  # None: tracing off
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
@@ -70,16 +74,36 @@ class Call:
     def overhead_ms(self) -> float:
         return max(0.0, (self.elapsed_s() - self.upstream_wait_s) * 1000)
 
-    def attempt(self, model: snapshot.ModelEntry, outcome: str, *, status: int | None = None, ms: float = 0.0) -> None:
-        self.attempts.append(
-            {
-                "model": model.ref.name,
-                "provider": model.provider.ref.name,
-                "outcome": outcome,
-                "status": status,
-                "ms": round(ms, 3),
-            }
-        )
+    def attempt(
+        self,
+        model: snapshot.ModelEntry,
+        outcome: str,
+        *,
+        status: int | None = None,
+        ms: float = 0.0,
+        charged: usage_mod.Usage | None = None,
+    ) -> None:
+        """Note one attempt for the request log; ``charged`` is what a failed attempt that reached the provider
+        is charged for (the estimate of ``accounting.attempts``), added to the request's cost."""
+        entry: dict[str, Any] = {
+            "model": model.ref.name,
+            "provider": model.provider.ref.name,
+            "outcome": outcome,
+            "status": status,
+            "ms": round(ms, 3),
+        }
+        if charged is not None:
+            cost = cost_of(model, charged)
+            self.failed_cost += cost
+            tokens_in, tokens_out = self.failed_tokens
+            self.failed_tokens = (tokens_in + charged.total_input_tokens, tokens_out + charged.output_tokens)
+            entry.update(
+                cost_usd=str(cost),
+                input_tokens=charged.total_input_tokens,
+                output_tokens=charged.output_tokens,
+                usage_estimated=charged.estimated,
+            )
+        self.attempts.append(entry)
 
     def headers(self) -> dict[str, str]:
         headers = {"x-tokenhub-request-id": self.request_id}
@@ -120,7 +144,11 @@ def finish(
         return Decimal(0)
     call.finished = True
     model = call.model
-    cost = cost_of(model, counted) if model is not None and counted is not None else Decimal(0)
+    answered = cost_of(model, counted) if model is not None and counted is not None else Decimal(0)
+    if model is not None and call.attempts and call.attempts[-1].get("outcome") == "ok":
+        call.attempts[-1]["cost_usd"] = str(answered)  # the attempt that answered, beside any failed ones
+    cost = answered + call.failed_cost
+    failed_in, failed_out = call.failed_tokens
     key = call.key
     row = logs_repo.RequestLogRow(
         request_id=call.request_id,
@@ -137,11 +165,11 @@ def finish(
         stream=call.stream,
         error_class=error_class,
         error_message=error_message[:1000] if error_message else None,
-        input_tokens=counted.total_input_tokens if counted else 0,
-        output_tokens=counted.output_tokens if counted else 0,
+        input_tokens=(counted.total_input_tokens if counted else 0) + failed_in,
+        output_tokens=(counted.output_tokens if counted else 0) + failed_out,
         cache_read_tokens=counted.cache_read_tokens if counted else 0,
         cache_write_tokens=counted.cache_write_tokens if counted else 0,
-        usage_estimated=counted.estimated if counted else False,
+        usage_estimated=(counted.estimated if counted else False) or call.failed_cost > 0,
         cost_usd=cost,
         ttft_ms=ttft_s * 1000 if ttft_s is not None else None,
         overhead_ms=overhead_ms if overhead_ms is not None else call.overhead_ms(),
@@ -150,10 +178,12 @@ def finish(
     )
     charge = None
     if call.reservation is not None:
-        tokens = (counted.total_input_tokens + counted.output_tokens) if counted else 0
+        tokens = row.input_tokens + row.output_tokens
         charge = services.leases.settle(call.reservation, cost, tokens)
         call.reservation = None
     services.logs.record(row, charge)
+    if call.trace is not None:
+        call.trace.finished(row, call.route, call.body.get("model") if call.body else None)
     metrics = services.metrics
     model_label = row.model or ""
     provider_label = row.provider or ""
@@ -161,11 +191,44 @@ def finish(
     metrics.child(metrics.request_duration, call.endpoint).observe(row.latency_ms / 1000)
     metrics.child(metrics.overhead, call.endpoint).observe((row.overhead_ms or 0) / 1000)
     if counted is not None and model is not None:
-        metrics.child(metrics.tokens, model_label, provider_label, "input").inc(row.input_tokens)
-        metrics.child(metrics.tokens, model_label, provider_label, "output").inc(row.output_tokens)
+        metrics.child(metrics.tokens, model_label, provider_label, "input").inc(counted.total_input_tokens)
+        metrics.child(metrics.tokens, model_label, provider_label, "output").inc(counted.output_tokens)
         if row.cache_read_tokens:
             metrics.child(metrics.tokens, model_label, provider_label, "cache_read").inc(row.cache_read_tokens)
         if row.cache_write_tokens:
             metrics.child(metrics.tokens, model_label, provider_label, "cache_write").inc(row.cache_write_tokens)
-        metrics.child(metrics.cost, model_label, provider_label).inc(float(cost))
+        metrics.child(metrics.cost, model_label, provider_label).inc(float(answered))
+    operation = GEN_AI_OPERATIONS.get(call.endpoint)
+    if operation is not None:
+        _observe_gen_ai(metrics, operation, provider_label, model_label, row, error_class, ttft_s)
     return cost
+
+
+# The GenAI operation of each endpoint (gen_ai.operation.name); token counting is not one.
+GEN_AI_OPERATIONS = {
+    "chat.completions": "chat",
+    "messages": "chat",
+    "chat": "chat",
+    "responses": "chat",
+    "embeddings": "embeddings",
+}
+
+
+def _observe_gen_ai(
+    metrics: metrics_mod.Metrics,
+    operation: str,
+    provider: str,
+    model: str,
+    row: logs_repo.RequestLogRow,
+    error_class: str | None,
+    ttft_s: float | None,
+) -> None:
+    metrics.child(metrics.operation_duration, operation, provider, model, error_class or "").observe(
+        row.latency_ms / 1000
+    )
+    ttft, input_tokens, output_tokens = metrics.gen_ai(operation, provider, model)
+    if ttft_s is not None:
+        ttft.observe(ttft_s)
+    if row.input_tokens or row.output_tokens:
+        input_tokens.observe(row.input_tokens)
+        output_tokens.observe(row.output_tokens)

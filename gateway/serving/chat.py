@@ -25,8 +25,8 @@ from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import error_bodies
 from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage as usage_mod
-from gateway.routing import failover
-from gateway.serving import admission, calls, dialects, errors, planning, relay, upstreams
+from gateway.routing import failover, modes
+from gateway.serving import admission, attempt_charges, calls, dialects, errors, planning, relay, traced, upstreams
 
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -128,9 +128,13 @@ class ChatFlow:
     def _plan(self, call: calls.Call) -> list[planning.Candidate]:
         assert call.key is not None and call.body is not None
         call.key.require(specs.Scope.CHAT)
+        hints = call.hints
+        if hints is not None and hints.mode is modes.Mode.PLANNING:
+            # The client asks for the planning mode (weighted towards the strongest models): what the `plan` scope
+            # grants. A RoutingPolicy whose default is planning is the platform's choice, and needs no scope.
+            call.key.require(specs.Scope.PLAN)
         snap = self._services.snapshot()
         routing = self._services.routing
-        hints = call.hints
         decided = routing.decide(
             call.key,
             call.body,
@@ -180,7 +184,8 @@ class ChatFlow:
         failures: _Failures,
     ) -> None:
         model = candidate.model
-        call.attempt(model, exc.error_class, status=exc.status, ms=ms)
+        charged = attempt_charges.charged(exc, input_estimate(call))
+        call.attempt(model, exc.error_class, status=exc.status, ms=ms, charged=charged)
         metrics = self._services.metrics
         metrics.child(metrics.upstream_attempts, model.provider.ref.name, exc.error_class).inc()
         failures.last = exc
@@ -245,6 +250,8 @@ class ChatFlow:
             adapter = self._usable(call, candidate, failures)
             if adapter is None:
                 continue
+            if call.trace is not None:
+                adapter = traced.Adapter(adapter, call.trace, candidate.model, "chat")
             sent = time.perf_counter()
             try:
                 return await attempt(candidate, adapter)
@@ -255,7 +262,21 @@ class ChatFlow:
                 call.upstream_wait_s += time.perf_counter() - sent
                 self._failed(call, candidate, exc, (time.perf_counter() - sent) * 1000, failures)
                 await self._maybe_retry(exc, candidate, pending, retried)
+                if not await self._covered(call, pending):
+                    break
         raise failures.final(call.body["model"])
+
+    async def _covered(self, call: calls.Call, pending: collections.deque[planning.Candidate]) -> bool:
+        """Whether the reservation covers the attempts charged so far and any next one (grown if need be)."""
+        if not pending or call.failed_cost == 0 or call.reservation is None or call.body is None:
+            return True
+        models = [candidate.model for candidate in pending]
+        grown = await admission.extend(self._services.leases, call.reservation, call.failed_cost, call.body, models)
+        if grown is None:
+            call.attempt(pending[0].model, "skipped_budget")
+            return False
+        call.reservation = grown
+        return True
 
     def _succeeded(self, call: calls.Call, model: snapshot.ModelEntry, status: int, waited_s: float) -> None:
         call.attempt(model, "ok", status=status, ms=waited_s * 1000)

@@ -136,6 +136,7 @@ class ConfigHolder:
             current = self.current
             if current is not None and revision is not None and current.revision >= revision:
                 return current
+            started = time.perf_counter()
             try:
                 async with self._db.connection("cannot load configuration") as conn:
                     stored = await config_repo.load(conn)
@@ -145,12 +146,14 @@ class ConfigHolder:
                     listener(compiled)
             except Exception as exc:
                 self._metrics.config_reloads.labels("error").inc()
+                self._metrics.config_reload_duration.labels("error").observe(time.perf_counter() - started)
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 raise
             report(compiled, self._metrics)
             self.current = compiled
             self.confirm(compiled.revision)
             self._metrics.config_reloads.labels("ok").inc()
+            self._metrics.config_reload_duration.labels("ok").observe(time.perf_counter() - started)
             self._metrics.config_revision.set(compiled.revision)
             self._metrics.config_routable_models.set(compiled.routable_models)
             log.info("serving config revision %d (%d routable models)", compiled.revision, compiled.routable_models)

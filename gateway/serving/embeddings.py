@@ -17,7 +17,7 @@ from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage
-from gateway.serving import admission, calls, chat, errors, upstreams
+from gateway.serving import admission, calls, chat, errors, traced, upstreams
 
 
 def validate(body: dict[str, Any]) -> None:
@@ -92,6 +92,8 @@ class EmbeddingsFlow:
             if adapter is None:
                 call.attempt(model, "skipped_unavailable")
                 continue
+            if call.trace is not None:
+                adapter = traced.Adapter(adapter, call.trace, model, "embeddings")
             body = orjson.dumps({**call.body, "model": model.spec.upstream_model})
             sent = time.perf_counter()
             try:

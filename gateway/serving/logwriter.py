@@ -70,6 +70,11 @@ class LogWriter:
     def pending(self) -> int:
         return len(self._queue)
 
+    def files(self) -> tuple[int, int]:
+        """Bytes in the spool and in the dead-letter file (a ``stat`` each; for metrics at scrape time)."""
+        spooled = self._spool.size() if self._spool is not None else 0
+        return spooled, self._dead_letters.size() if self._dead_letters is not None else 0
+
     def record(self, row: logs_repo.RequestLogRow, charge: values.Charge | None = None) -> None:
         if len(self._queue) >= self._capacity:
             self._metrics.request_log_dropped.inc()

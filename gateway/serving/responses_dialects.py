@@ -80,14 +80,15 @@ def without_dropped_tools(request: dict[str, Any], droppable: frozenset[str]) ->
 def outbound(route: Route, request: dict[str, Any], upstream_model: str, *, openai_type: bool) -> Outbound:
     """The upstream request; raises ``wire.Untranslatable`` when the upstream's API cannot express it.
 
-    ``openai_type`` says whether a Chat upstream is OpenAI itself, which wants ``max_completion_tokens``.
+    ``openai_type`` says whether a Chat upstream is OpenAI itself, which wants ``max_completion_tokens`` and is the
+    one Chat server that takes custom tools.
     """
     if route is Route.NATIVE:
         return Outbound("/responses", openai_responses.prepare_upstream(request, upstream_model))
     if route is Route.ANTHROPIC:
         return Outbound("/messages", orjson.dumps(responses_to_anthropic.request(request, model=upstream_model)))
     field: Literal["max_tokens", "max_completion_tokens"] = "max_completion_tokens" if openai_type else "max_tokens"
-    body = responses_to_chat.request(request, model=upstream_model, max_tokens_field=field)
+    body = responses_to_chat.request(request, model=upstream_model, max_tokens_field=field, custom_tools=openai_type)
     return Outbound("/chat/completions", orjson.dumps(body))
 
 
@@ -197,6 +198,6 @@ def _view_content(item: dict[str, Any]) -> str | list[dict[str, Any]]:
 def _view_part(part: dict[str, Any]) -> dict[str, Any]:
     if part.get("type") == "input_image":
         return {"type": "image_url"}
-    if part.get("type") == "input_file":
-        return {"type": "text", "text": str(part.get("file_data") or part.get("file_url") or part.get("file_id") or "")}
+    if part.get("type") == "input_file":  # a file the provider reads itself: admission reserves it as media
+        return {"type": "file", "text": str(part.get("file_data") or part.get("file_url") or part.get("file_id") or "")}
     return {"type": "text", "text": str(part.get("text") or part.get("refusal") or "")}

@@ -9,6 +9,7 @@ every step even when an earlier one fails: a stopped stats exchange must not cos
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pathlib
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.accounting import backend, leases
 from gateway.observability import metrics as metrics_mod
+from gateway.observability import tracing as tracing_mod
 from gateway.providers import base, session
 from gateway.serving import anthropic_betas as anthropic_betas_mod
 from gateway.serving import (
@@ -27,6 +29,7 @@ from gateway.serving import (
     config_source,
     count_flow,
     embeddings,
+    idempotency_sweeper,
     logwriter,
     prober,
     responses_flow,
@@ -63,8 +66,10 @@ class Runtime:
         anthropic_betas: anthropic_betas_mod.BetaPolicy | None = None,
         responses_settings: responses_flow.ResponsesSettings | None = None,
         upstream_max_body_bytes: int = base.MAX_BODY_BYTES,
+        tracing: tracing_mod.Tracing | None = None,
     ) -> None:
         self.metrics = metrics
+        self.tracing = tracing
         self.db = pool.Database(database_url)
         self.supervisor = supervisor.Supervisor(supervision, on_failure=self._count_failure)
         self.config = config_source.ConfigHolder(self.db, vault_password, metrics, clock=clock)
@@ -103,6 +108,7 @@ class Runtime:
         self.sharing = sharing.Sharing(
             self.routing, sharing.PgSharedStore(self.db, sharing_settings), self.replica, sharing_settings
         )
+        self.idempotency_sweeper = idempotency_sweeper.IdempotencySweeper(self.db)
         self._share_stats = share_stats
         self._health_probes = health_probes
         self._poll_interval_s = poll_interval_s
@@ -112,6 +118,11 @@ class Runtime:
         self._followers: list[supervisor.Supervised] = []  # stopped first: config, probes, statistics
         self._lease_loops: list[supervisor.Supervised] = []
         metrics.ready.set_function(lambda: 1.0 if self.ready else 0.0)
+
+    @property
+    def health_probes(self) -> bool:
+        """Whether this replica competes for the active health prober's lock."""
+        return self._health_probes
 
     def _count_failure(self, task: str) -> None:
         self.metrics.child(self.metrics.background_task_failures, task).inc()
@@ -173,10 +184,13 @@ class Runtime:
             poll_interval=self._poll_interval_s,
         )
         self._followers.append(self.supervisor.start("config-listener", self.listener.run))
+        self._followers.append(self.supervisor.start("idempotency-expiry", self.idempotency_sweeper.run))
         if self._health_probes:
             self._followers.append(self.supervisor.start("health-prober", self.prober.run))
         if self._share_stats:
             self._followers.append(self.supervisor.start("stats-sharing", self.sharing.run))
+        for task in self.supervisor.loops:  # a zero per task, so that rate() and alerts see it before it fails
+            self.metrics.child(self.metrics.background_task_failures, task)
 
     async def stop(self) -> None:
         """After the server stopped taking requests: stop following config, flush logs, hand back leases.
@@ -198,6 +212,8 @@ class Runtime:
         await self.supervisor.stop()
         await _step("closing upstream connections", self.upstreams.close)
         await self.db.close()
+        if (spans := self.tracing) is not None:
+            await _step("exporting the last spans", lambda: asyncio.to_thread(spans.shutdown))
 
 
 async def _step(what: str, action: Callable[[], Awaitable[None]]) -> None:

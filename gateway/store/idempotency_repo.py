@@ -91,6 +91,11 @@ async def release(conn: psycopg.AsyncConnection[Any], key_id: str, idem_key: str
     )
 
 
-async def sweep(conn: psycopg.AsyncConnection[Any]) -> int:
-    cur = await conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= now()")
+async def sweep(conn: psycopg.AsyncConnection[Any], limit: int = 10_000) -> int:
+    """Delete up to ``limit`` expired records; the number deleted (the caller repeats while it is ``limit``)."""
+    cur = await conn.execute(
+        "DELETE FROM idempotency_keys WHERE (key_id, idem_key) IN"
+        " (SELECT key_id, idem_key FROM idempotency_keys WHERE expires_at <= now() LIMIT %s)",
+        (limit,),
+    )
     return cur.rowcount

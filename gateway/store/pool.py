@@ -88,6 +88,11 @@ class Database:
         """For a component that still opens its own connection (the request-log writer)."""
         return self._url
 
+    def pool_stats(self) -> tuple[int, int, int]:
+        """Connections held by the pool, idle among them, and borrowers waiting (read without I/O, for metrics)."""
+        stats = self._pool.get_stats()
+        return stats.get("pool_size", 0), stats.get("pool_available", 0), stats.get("requests_waiting", 0)
+
     async def open(self) -> None:
         """Start the pool's workers in the running loop; connections are made on demand. Idempotent."""
         if self._closed:

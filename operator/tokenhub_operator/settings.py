@@ -1,4 +1,7 @@
-"""Operator settings, read from the environment once at startup (the operator's only reader of it)."""
+"""Operator settings, read from the environment once at startup (the operator's only reader of it).
+
+Their repr - and so str, logging and tracebacks - shows neither the vault password nor the database password.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ import os
 import pathlib
 from collections.abc import Mapping
 
+from gateway.store import dsn
+
 
 class SettingsError(ValueError):
     """A required variable is missing or unusable."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class OperatorSettings:
-    database_url: str
+    database_url: str = dataclasses.field(repr=False)
     vault_password: str = dataclasses.field(repr=False)
     namespaces: tuple[str, ...] = ()  # empty: every namespace
     priority: int = 0
@@ -24,6 +29,11 @@ class OperatorSettings:
     temporary_delay_s: float = 15.0
     verbose: bool = False
     migrate: str = "auto"  # TOKENHUB_MIGRATE: auto, check (refuse to start when the schema is behind) or off
+
+    def __repr__(self) -> str:
+        shown = [f"database_url={dsn.redacted(self.database_url)!r}", f"vault_password={dsn.MASK!r}"]
+        shown += [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr]
+        return f"OperatorSettings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:

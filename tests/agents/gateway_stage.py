@@ -29,6 +29,9 @@ from gateway.vault import KdfParams
 from tests.agents import clis
 
 MODEL = "agent-model"
+KNOWN_MODEL = (
+    "gpt-5.5"  # an alias of MODEL: Codex sends its full tool set (apply_patch, tool_search) for names it knows
+)
 PRICES = (Decimal("0.001"), Decimal("0.002"))  # USD per 1K input and output tokens
 PROVIDER_TYPES = ("openai", "vllm", "anthropic")
 VAULT_PASSWORD = "agent tests vault password"
@@ -50,6 +53,7 @@ metadata: {{name: {MODEL}}}
 spec:
   providerRef: upstream
   upstreamModel: capture-model
+  aliases: [{KNOWN_MODEL}]
   contextWindow: 400000
   pricing: {{inputPer1K: {PRICES[0]}, outputPer1K: {PRICES[1]}}}
   capabilities: [chat, tools, json, vision]

@@ -80,3 +80,34 @@ def test_the_cli_completes_a_tool_round_trip_through_the_gateway(
         )
         assert (row["input_tokens"], row["output_tokens"]) == (10, 5)
         assert Decimal(row["cost_usd"]) == (input_price * 10 + output_price * 5) / 1000
+
+
+@pytest.mark.parametrize("provider_type", ["vllm", "anthropic"])
+def test_codex_with_a_model_it_knows_reaches_a_translated_upstream_with_its_custom_tool(
+    provider_type: str, agent_clis: dict[str, clis.Installed], tmp_path: pathlib.Path, database_url: str
+) -> None:
+    """For a model name it knows, Codex offers `apply_patch` as a custom (free-form) tool and the hosted
+    `web_search` and `tool_search`: the translated upstream gets `apply_patch` as a plain tool and no hosted one."""
+    note = "NOTE-71d0a9e4"
+    result = netns.run_driver(
+        "codex",
+        agent_clis["codex"].binary,
+        tmp_path,
+        note,
+        timeout=TURN_SECONDS,
+        model=gateway_stage.KNOWN_MODEL,
+        gateway=provider_type,
+        database_url=database_url,
+    )
+
+    [turn] = result["turns"]
+    assert turn["returncode"] == 0, turn["stderr"]
+    assert turn["stdout"].strip() == script.final_text(note)
+    first = turn["requests"][0]["json"]
+    if provider_type == "vllm":
+        offered = {tool["function"]["name"]: tool["type"] for tool in first["tools"]}
+        assert set(offered.values()) == {"function"}
+    else:
+        offered = {tool["name"]: tool.get("type", "custom") for tool in first["tools"]}
+    assert "apply_patch" in offered and "web_search" not in offered and "tool_search" not in offered
+    assert [row["status"] for row in result["request_log"]] == [200, 200]

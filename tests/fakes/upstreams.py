@@ -307,6 +307,14 @@ class VLLMUpstream(OpenAIUpstream):
     def models_payload(self) -> Payload:
         return vllm_wire.models(self.models)
 
+    async def _route(
+        self, request: web.Request, body: Mapping[str, Any], fault: faults.Fault | None
+    ) -> web.StreamResponse:
+        refused = vllm_wire.refused_tools(body) if request.path == self.generation_path else None
+        if refused is not None:
+            return self._json(refused, 400)
+        return await super()._route(request, body, fault)
+
 
 class AnthropicUpstream(FakeUpstream):
     generation_path = "/v1/messages"

@@ -1,4 +1,5 @@
-"""vLLM's departures from the OpenAI wire format: its flat error body and its model cards (max_model_len)."""
+"""vLLM's departures from the OpenAI wire format: its flat error body, its model cards (max_model_len), and
+request validation that knows only function tools."""
 
 from __future__ import annotations
 
@@ -36,3 +37,17 @@ def error(fault: faults.Fault, *, presented_key: str, prompt: int) -> dict[str, 
     else:
         message, type_ = "Internal server error", "InternalServerError"
     return {"object": "error", "message": message, "type": type_, "param": None, "code": fault.status}
+
+
+def refused_tools(body: Any) -> dict[str, Any] | None:
+    """The 400 vLLM's request validation answers for a tool that is not a function tool (OpenAI's custom tools)."""
+    tools = body.get("tools") if isinstance(body, dict) else None
+    for i, tool in enumerate(tools if isinstance(tools, list) else ()):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind != "function":
+            message = (
+                f"1 validation error for ChatCompletionRequest\ntools.{i}.type\n"
+                f"  Input should be 'function' [type=literal_error, input_value={kind!r}, input_type=str]"
+            )
+            return {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400}
+    return None

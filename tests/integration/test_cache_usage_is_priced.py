@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from openai.types import CompletionUsage
 
-from gateway.serving import admission
+from gateway.accounting import bounds
+from gateway.config import specs
 from tests.fakes import faults
 from tests.plugins.gateway import Gateway
 
@@ -138,7 +139,8 @@ async def test_the_reservation_holds_the_input_at_the_cache_write_price(gateway:
     """A budget that covers a request's bound at the input price but not at the dearer cache-write price is
     refused before any upstream call: the provider may bill the whole prompt as a cache write."""
     body: dict[str, Any] = {"model": "claude", "max_tokens": 1, "messages": [{"role": "user", "content": "x " * 400}]}
-    tokens_in = admission.input_bound(body)
+    spec = specs.ModelSpec.model_validate({"providerRef": "p", "upstreamModel": "m", "contextWindow": 100_000})
+    tokens_in = bounds.input_tokens(bounds.shape(body), spec)
     at_input_price = cost(CLAUDE, tokens_in, 0, 0, 1)
     at_write_price = cost(CLAUDE, 0, 0, tokens_in, 1)
     budget = (at_input_price + at_write_price) / 2

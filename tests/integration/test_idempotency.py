@@ -9,7 +9,8 @@ from collections.abc import Mapping
 import httpx
 import psycopg
 
-from gateway.store import idempotency_repo
+from gateway.serving import idempotency_sweeper
+from gateway.store import idempotency_repo, pool
 from tests.fakes import faults
 from tests.plugins.gateway import Gateway
 
@@ -75,3 +76,43 @@ async def test_exactly_one_of_two_racing_claims_wins(database_url: str) -> None:
 
     results = await asyncio.gather(*(claim() for _ in range(5)))
     assert sorted(r.value for r in results) == ["in_progress"] * 4 + ["won"]
+
+
+async def test_a_refusal_is_not_replayed_a_retry_reaches_the_provider_again(gateway: Gateway) -> None:
+    gateway.openai.script(faults.invalid_request(400))
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        refused = await post(http, gateway, "order-5", BODY)
+        assert refused.status_code == 400
+        retried = await post(http, gateway, "order-5", BODY)
+    assert retried.status_code == 200
+    assert "idempotent-replayed" not in retried.headers
+    assert len([r for r in gateway.openai.requests if r.path == "/v1/chat/completions"]) == 2
+
+
+async def count_records(url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM idempotency_keys")
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+async def test_records_are_swept_once_their_ttl_has_passed(database_url: str) -> None:
+    db = pool.Database(database_url)
+    await db.open()
+    try:
+        async with db.connection() as conn:
+            for n in range(5):  # already expired: written with a TTL in the past
+                await idempotency_repo.claim(conn, "key", f"old-{n}", b"h", dt.timedelta(seconds=-1))
+            await idempotency_repo.claim(conn, "key", "fresh", b"h", dt.timedelta(hours=1))
+        sweeper = idempotency_sweeper.IdempotencySweeper(db, idempotency_sweeper.SweepSettings(chunk=2))
+        assert await sweeper.sweep_once() == 5
+        assert await count_records(database_url) == 1
+        assert await sweeper.sweep_once() == 0
+    finally:
+        await db.close()
+
+
+async def test_every_replica_runs_the_sweep_under_its_supervisor(gateway: Gateway) -> None:
+    loop = gateway.runtime.supervisor.loops["idempotency-expiry"]
+    assert loop.running and not loop.done

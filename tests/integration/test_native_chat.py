@@ -85,3 +85,28 @@ async def test_simulate_ranks_every_model_with_terms_and_rejections_without_call
     assert set(body["ranked"][0]["terms"]) == {"cost", "latency", "failure", "weight"}
     assert {(r["model"], r["reason"]) for r in body["rejected"]} >= {("llama", "capability_missing")}
     assert [len(gateway.openai.requests), len(gateway.anthropic.requests)] == before
+
+
+PLANNING: dict[str, object] = {
+    "request": {"messages": [{"role": "user", "content": "plan a trip"}]},
+    "policy": {"mode": "planning"},
+}
+
+
+async def test_the_planning_mode_needs_the_plan_scope(gateway: Gateway) -> None:
+    refused = await native(gateway, PLANNING)
+    assert refused.status_code == 403
+    assert "this API key lacks the 'plan' scope" in refused.text
+    directive: dict[str, object] = {
+        "request": {"messages": [{"role": "user", "content": "@@tokenhub mode=planning\nplan a trip"}]}
+    }
+    assert (await native(gateway, directive)).status_code == 403, "a directive is the same request"
+
+    await gateway.apply(
+        "apiVersion: tokenhub.io/v1alpha1\nkind: ApiKey\nmetadata: {name: planner}\nspec: {scopes: [chat, plan]}\n"
+    )
+    planner = await gateway.issue_key("planner")
+    allowed = await native(gateway, PLANNING, key=planner)
+    assert allowed.status_code == 200, allowed.text
+    assert "mode=planning" in allowed.json()["decision"]
+    assert (await native(gateway, {**PLANNING, "policy": {"mode": "cheap"}})).status_code == 200

@@ -16,7 +16,7 @@ import pytest
 
 from gateway.store import vault_repo
 from gateway.vault import KdfParams
-from tokenhub_operator import kube, reconciler, settings
+from tokenhub_operator import kube, ownership, reconciler, settings
 from tokenhub_operator.handlers import models, policies, providers
 
 PASSWORD = "operator test vault password"
@@ -24,13 +24,14 @@ PASSWORD = "operator test vault password"
 
 @dataclasses.dataclass
 class FakeKube:
-    """The Secrets of a namespace, as ``kube.Kube.read_secret_key`` reads them."""
+    """The Secrets of a namespace, as ``kube.Kube.read_secret_key`` reads them (each opted in as a credential)."""
 
     secrets: dict[tuple[str, str], dict[str, bytes]] = dataclasses.field(default_factory=dict)
 
     async def read_secret_key(self, namespace: str, name: str, key: str) -> kube.SecretValue | None:
         found = self.secrets.get((namespace, name))
-        return None if found is None else kube.SecretValue(found.get(key), "1")
+        opted_in = {ownership.PROVIDER_CREDENTIAL_LABEL: "true"}
+        return None if found is None else kube.SecretValue(found.get(key), "1", opted_in)
 
 
 @pytest.fixture

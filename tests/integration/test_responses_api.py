@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import openai
+import orjson
 import pytest
 import pytest_asyncio
 from openai.types.responses import FunctionToolParam, Response
@@ -149,3 +150,28 @@ async def test_a_streamed_tool_call_streams_its_arguments(gw: Gateway, model: st
     assert "".join(deltas).replace(" ", "") == call.arguments.replace(" ", "") == '{"city":"Lisbon"}'
     (row,) = await gw.log_rows(1)
     assert row[0] == 200 and row[4] == replies.tool_call_tokens("get_weather", arguments)
+
+
+@pytest.mark.parametrize("model", ["qwen", "claude"])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_custom_tool_is_called_with_free_form_input_through_a_server_without_custom_tools(
+    gw: Gateway, model: str, stream: bool
+) -> None:
+    patch = "*** Begin Patch\n*** Add File: notes.txt\n+hello\n*** End Patch\n"
+    upstream_of(gw, model).script(faults.tool_call("apply_patch", orjson.dumps({"input": patch}).decode()))
+    tools: list[Any] = [
+        WEATHER,
+        {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "a"}},
+    ]
+    response: Response
+    async with client(gw) as sdk:
+        if stream:
+            async with sdk.responses.stream(model=model, input="add a note", tools=tools, store=False) as events:
+                response = await events.get_final_response()
+        else:
+            response = await sdk.responses.create(model=model, input="add a note", tools=tools, store=False)
+    [call] = [item for item in response.output if item.type == "custom_tool_call"]
+    assert (call.name, call.input) == ("apply_patch", patch)
+    sent = upstream_of(gw, model).requests[-1].json
+    if model == "qwen":  # vLLM knows only function tools: the custom one went up as one taking {"input": ...}
+        assert [tool["type"] for tool in sent["tools"]] == ["function", "function"]

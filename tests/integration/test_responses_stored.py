@@ -154,3 +154,18 @@ async def test_store_false_keeps_nothing(gw: Gateway) -> None:
         with pytest.raises(openai.NotFoundError):
             await sdk.responses.retrieve(created.id)
     assert await stored_ids(gw) == []
+
+
+async def test_input_items_list_every_item_the_response_answered(gw: Gateway) -> None:
+    async with client(gw) as sdk:
+        first = await sdk.responses.create(model="qwen", input="alpha")
+        second = await sdk.responses.create(model="qwen", input="beta", previous_response_id=first.id)
+        newest_first = [item async for item in sdk.responses.input_items.list(second.id, limit=2)]
+        oldest_first = await sdk.responses.input_items.list(second.id, order="asc")
+        with pytest.raises(openai.BadRequestError) as info:
+            await sdk.responses.input_items.list(second.id, limit=500)
+    texts_of = [[part.text for part in item.content] for item in oldest_first.data]  # type: ignore[union-attr]
+    assert texts_of == [["alpha"], ["echo: alpha"], ["beta"]]
+    assert [item.role for item in oldest_first.data] == ["user", "assistant", "user"]  # type: ignore[union-attr]
+    assert [item.id for item in newest_first] == [item.id for item in reversed(oldest_first.data)]
+    assert isinstance(info.value.body, dict) and info.value.body["param"] == "limit"

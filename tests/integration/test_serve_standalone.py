@@ -7,8 +7,9 @@ import signal
 from collections.abc import Callable, Mapping
 
 import httpx
+import pytest
 
-from tests.plugins.processes import GatewayProcess
+from tests.plugins.processes import GatewayProcess, free_port
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 StartGateway = Callable[[list[str], Mapping[str, str]], GatewayProcess]
@@ -70,3 +71,25 @@ def test_a_restart_without_a_folder_opens_the_credentials_sealed_with_the_genera
     assert ready["config_revision"] == 1
     assert ready["routable_models"] == 3
     assert restarted.terminate() == 0, restarted.log()
+
+
+def test_metrics_on_their_own_port_are_not_served_on_the_main_port(
+    start_gateway: StartGateway, database_url: str, tmp_path: pathlib.Path
+) -> None:
+    metrics_port = free_port()
+    env = {
+        "TOKENHUB_DATABASE_URL": database_url,
+        "TOKENHUB_DATA_DIR": str(tmp_path / "data"),
+        "TOKENHUB_VAULT_PASSWORD": "a long enough vault password",
+        "TOKENHUB_METRICS_PORT": str(metrics_port),
+    }
+    gateway = start_gateway(["-f", str(EXAMPLES)], env)
+    gateway.wait_ready()
+    assert httpx.get(f"{gateway.url}/metrics").status_code == 404
+    separate = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+    assert separate.status_code == 200
+    assert "tokenhub_config_revision 1.0" in separate.text
+    assert httpx.get(f"http://127.0.0.1:{metrics_port}/v1/models").status_code == 404  # nothing else there
+    assert gateway.terminate() == 0, gateway.log()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")

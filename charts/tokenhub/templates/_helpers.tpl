@@ -141,21 +141,20 @@ checksum/settings: {{ include (print .Template.BasePath "/settings-configmap.yam
 {{- if eq .Values.operator.mode "cluster" }}{{ include "tokenhub.clusterName" . }}{{ else }}{{ include "tokenhub.fullname" . }}{{ end }}
 {{- end }}
 
-{{/* Exactly what the operator's handlers and Kopf's peering use (k8s/operator/rbac.yaml holds the same). */}}
+{{/* Exactly what the operator's handlers and Kopf use: k8s/operator/rbac.yaml explains each rule, and a test
+     keeps these equal to it and to rbac-namespaced.yaml. */}}
 {{- define "tokenhub.operatorRules" -}}
-# Watch the four kinds, add/remove the finalizer and Kopf's annotations.
 - apiGroups: [tokenhub.io]
   resources: [providers, models, routingpolicies, apikeys]
-  verbs: [get, list, watch, patch]
-# Write status conditions.
+  verbs: [list, watch, patch]
 - apiGroups: [tokenhub.io]
   resources: [providers/status, models/status, routingpolicies/status, apikeys/status]
-  verbs: [get, patch]
-# Read Provider credentials (and notice their changes); write issued keys into Secrets owned by ApiKeys.
+  verbs: [patch]
+# Secrets: list/watch only those labelled tokenhub.io/provider-credential=true (a server-side selector RBAC
+# cannot express); write only the key Secrets the operator owns.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, update, delete]
-# Report handler failures as events on the resource.
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

@@ -182,6 +182,7 @@ def paths() -> dict[str, Any]:
             "createResponse",
         ),
         "/v1/responses/{response_id}": _stored_response(openai_error),
+        "/v1/responses/{response_id}/input_items": _input_items(openai_error),
         "/v1/models": {
             "get": {
                 "operationId": "listModels",
@@ -245,6 +246,25 @@ def _stored_response(error: type[pydantic.BaseModel]) -> dict[str, Any]:
             "parameters": [parameter],
             "responses": {"200": _json("deleted", responses_schema.DeletedResponse), **_errors(error)},
         },
+    }
+
+
+def _input_items(error: type[pydantic.BaseModel]) -> dict[str, Any]:
+    """``GET`` of the items a stored response answered, a page at a time."""
+    parameters = [
+        {"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+        {"name": "order", "in": "query", "schema": {"enum": ["asc", "desc"], "default": "desc"}},
+        {"name": "after", "in": "query", "schema": {"type": "string"}},
+    ]
+    return {
+        "get": {
+            "operationId": "listInputItems",
+            "summary": "The input items of a response this key stored, earlier turns included",
+            "security": [{"bearer": []}, {"apiKey": []}],
+            "parameters": parameters,
+            "responses": {"200": _json("a page of input items", responses_schema.InputItemList), **_errors(error)},
+        }
     }
 
 

@@ -121,10 +121,27 @@ class DeletedResponse(base.Open):
     deleted: Literal[True]
 
 
+class InputItem(base.Open):
+    """An item a stored response answered: a message, a function call or its output, a reasoning item, ..."""
+
+    id: str
+    type: str
+
+
+class InputItemList(base.Open):
+    object: Literal["list"]
+    data: list[InputItem]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 def models() -> tuple[type[pydantic.BaseModel], ...]:
     return (
         StoredResponse,
         DeletedResponse,
+        InputItem,
+        InputItemList,
         OpenAIError,
         AnthropicError,
         OpenAIModelList,

@@ -134,6 +134,13 @@ class Response:
             self._client.give_back(self._origin, conn)
 
 
+@dataclasses.dataclass(slots=True)
+class Progress:
+    """How far one request got: ``sent`` once its bytes were handed to a connection (the server may have them)."""
+
+    sent: bool = False
+
+
 class Client:
     def __init__(
         self,
@@ -157,8 +164,10 @@ class Client:
     def closed(self) -> bool:
         return self._closed
 
-    async def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
-        """Send the request and wait for the response's head (not its body)."""
+    async def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"", progress: Progress | None = None
+    ) -> Response:
+        """Send the request and wait for the response's head (not its body); ``progress`` notes when it went out."""
         if self._closed:
             raise errors.InvalidRequest("the client is closed")
         target = self._target(url)
@@ -172,6 +181,8 @@ class Client:
                     conn = await self._connect(target.origin)
                 try:
                     conn.send(head, body)
+                    if progress is not None:
+                        progress.sent = True
                     status, raw_headers = await conn.read_head()
                     break
                 except errors.ConnectionClosed:
@@ -181,6 +192,8 @@ class Client:
                     # it read nothing of it, so the request goes once more, on a new connection.
                     conn.close()
                     conn = None
+                    if progress is not None:
+                        progress.sent = False
         except BaseException:
             if conn is not None:
                 conn.close()

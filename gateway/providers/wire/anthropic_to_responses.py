@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from gateway.providers.wire import (
+    custom_tools,
     reasoning_state,
     responses_objects,
     tool_arguments,
@@ -23,7 +24,6 @@ from gateway.providers.wire import (
     tool_namespaces,
     usage,
 )
-from gateway.providers.wire.responses_to_anthropic import CUSTOM_INPUT
 
 INCOMPLETE_REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -69,13 +69,6 @@ class _Tools:
     custom: frozenset[str]  # flat names of custom (free-form input) tools
 
 
-def custom_input(value: object) -> str:
-    """A custom tool's free-form input from the ``tool_use`` input Anthropic produced (``{"input": ...}``)."""
-    if isinstance(value, dict) and isinstance(value.get(CUSTOM_INPUT), str):
-        return str(value[CUSTOM_INPUT])
-    return tool_arguments.to_arguments(value)
-
-
 def _item(block: dict[str, Any], response_id: str, index: int, status: str, tools: _Tools) -> dict[str, Any] | None:
     kind = block.get("type")
     if kind == "text":
@@ -97,7 +90,7 @@ def _item(block: dict[str, Any], response_id: str, index: int, status: str, tool
         if called in tools.custom:
             item_id = responses_objects.item_id("custom_tool_call", response_id, index)
             return responses_objects.custom_call_item(
-                item_id, call_id, name, custom_input(block.get("input")), namespace=namespace
+                item_id, call_id, name, custom_tools.unwrapped(block.get("input")), namespace=namespace
             )
         return responses_objects.function_call_item(
             responses_objects.item_id("function_call", response_id, index),

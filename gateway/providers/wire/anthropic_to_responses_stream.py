@@ -15,6 +15,7 @@ import orjson
 
 from gateway.providers.wire import (
     anthropic_to_responses,
+    custom_tools,
     error_bodies,
     reasoning_state,
     responses_objects,
@@ -146,12 +147,7 @@ class AnthropicToResponsesStream:
         if block is not None:
             self._writer.close_reasoning(out, encrypted_content=reasoning_state.encode(block))
         elif index in self._custom_json and self._writer.has_call(index):
-            text = self._custom_json.pop(index)
-            try:
-                parsed: object = orjson.loads(text) if text else {}
-            except orjson.JSONDecodeError:
-                parsed = text
-            tool_input = anthropic_to_responses.custom_input(parsed) if not isinstance(parsed, str) else parsed
+            tool_input = custom_tools.unwrapped_json(self._custom_json.pop(index))
             if tool_input:
                 self._writer.arguments(out, index, tool_input)
             self._writer.close_call(out, index)

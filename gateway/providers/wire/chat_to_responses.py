@@ -3,7 +3,8 @@
 The first choice becomes output items in the order a Responses model produces them: reasoning (from the
 ``reasoning_content`` or ``reasoning`` field reasoning servers add, as raw ``reasoning_text`` content: it is
 the model's own text, not a summary), the message (text and refusal parts), then one ``function_call`` or
-``custom_tool_call`` item per tool call, keeping the upstream's call id as ``call_id``. ``finish_reason``
+``custom_tool_call`` item per tool call, keeping the upstream's call id as ``call_id`` (a function call to a
+custom tool, as servers without custom tools make them, is a custom call with the input taken out). ``finish_reason``
 ``length`` and ``content_filter`` make the response ``incomplete`` with the matching reason.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from gateway.providers.wire import responses_objects, tool_namespaces, usage
+from gateway.providers.wire import custom_tools, responses_objects, tool_namespaces, usage
 
 INCOMPLETE_REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -52,9 +53,9 @@ def response(
     if parts:
         msg_id = responses_objects.item_id("message", response_id, len(output))
         output.append(responses_objects.message_item(msg_id, parts, status=status))
-    namespaced = tool_namespaces.names(request)
+    namespaced, custom = tool_namespaces.names(request), tool_namespaces.custom_names(request)
     for call in message.get("tool_calls") or ():
-        output.append(_call_item(call, response_id, len(output), namespaced))
+        output.append(_call_item(call, response_id, len(output), namespaced, custom))
     if incomplete:
         out["incomplete_details"] = {"reason": incomplete}
     reported = usage.from_openai(body) or usage.Usage(0, 0)
@@ -87,22 +88,26 @@ def _text(content: object) -> str:
 
 
 def _call_item(
-    call: dict[str, Any], response_id: str, index: int, namespaced: dict[str, tuple[str, str]]
+    call: dict[str, Any],
+    response_id: str,
+    index: int,
+    namespaced: dict[str, tuple[str, str]],
+    custom_names: frozenset[str],
 ) -> dict[str, Any]:
     call_id = str(call.get("id") or responses_objects.item_id("function_call", response_id, index))
     custom = call.get("custom")
-    if call.get("type") == "custom" and isinstance(custom, dict):
-        item_id = responses_objects.item_id("custom_tool_call", response_id, index)
-        namespace, name = namespaced.get(str(custom.get("name") or ""), (None, str(custom.get("name") or "")))
-        return responses_objects.custom_call_item(
-            item_id, call_id, name, str(custom.get("input") or ""), namespace=namespace
-        )
     function = call.get("function") or {}
-    namespace, name = namespaced.get(str(function.get("name") or ""), (None, str(function.get("name") or "")))
+    called = str(function.get("name") or "")
+    tool_input: str | None = None
+    if call.get("type") == "custom" and isinstance(custom, dict):
+        called, tool_input = str(custom.get("name") or ""), str(custom.get("input") or "")
+    elif called in custom_names:
+        tool_input = custom_tools.unwrapped_json(str(function.get("arguments") or ""))
+    namespace, name = namespaced.get(called, (None, called))
+    if tool_input is not None:
+        item_id = responses_objects.item_id("custom_tool_call", response_id, index)
+        return responses_objects.custom_call_item(item_id, call_id, name, tool_input, namespace=namespace)
+    item_id = responses_objects.item_id("function_call", response_id, index)
     return responses_objects.function_call_item(
-        responses_objects.item_id("function_call", response_id, index),
-        call_id,
-        name,
-        str(function.get("arguments") or ""),
-        namespace=namespace,
+        item_id, call_id, name, str(function.get("arguments") or ""), namespace=namespace
     )

@@ -15,7 +15,14 @@ from typing import Any
 
 import orjson
 
-from gateway.providers.wire import chat_to_responses, error_bodies, responses_objects, usage
+from gateway.providers.wire import (
+    chat_to_responses,
+    custom_tools,
+    error_bodies,
+    responses_objects,
+    tool_namespaces,
+    usage,
+)
 from gateway.providers.wire.responses_events import ResponsesEventWriter
 
 CUT_SHORT = "the upstream stream ended before the answer was complete"
@@ -38,6 +45,8 @@ class ChatToResponsesStream:
         self._response_id = response_id
         self._usage = usage.UsageAccumulator(input_estimate)
         self._calls: set[int] = set()  # tool_calls indexes seen
+        self._custom_names = tool_namespaces.custom_names(request)
+        self._wrapped: dict[object, str] = {}  # open custom calls made as function calls: their JSON so far
         self._dropped_fragments = 0
         self._reasoning_tokens = 0
         self._finish_reason: str | None = None
@@ -118,6 +127,8 @@ class ChatToResponsesStream:
         reason = choice.get("finish_reason")
         if reason:
             self._finish_reason = str(reason)
+            for index in list(self._wrapped):
+                self._close_wrapped(out, index)
             writer.close_all(out)
 
     def _call(self, call: dict[str, Any], out: list[dict[str, Any]]) -> None:
@@ -129,22 +140,36 @@ class ChatToResponsesStream:
             self._calls.add(index)
             call_id = call.get("id") or f"call_{self._response_id.removeprefix('resp_')}_{index}"
             name = str(spec.get("name") or "")
-            self._writer.call(out, index, call_id=str(call_id), name=name, custom=custom is not None)
+            wrapped = custom is None and name in self._custom_names
+            if wrapped:  # a custom tool sent up as a function tool: its input is sent whole once its JSON is
+                self._wrapped[index] = ""
+            self._writer.call(out, index, call_id=str(call_id), name=name, custom=custom is not None or wrapped)
         fragment = spec.get("input" if custom is not None else "arguments")
         if not isinstance(fragment, str) or not fragment:
             return
-        if self._writer.has_call(index):
-            self._writer.arguments(out, index, fragment)
-        else:
+        if not self._writer.has_call(index):
             self._dropped_fragments += 1
+        elif index in self._wrapped:
+            self._wrapped[index] += fragment
+        else:
+            self._writer.arguments(out, index, fragment)
+
+    def _close_wrapped(self, out: list[dict[str, Any]], index: object) -> None:
+        tool_input = custom_tools.unwrapped_json(self._wrapped.pop(index))
+        if tool_input:
+            self._writer.arguments(out, index, tool_input)
+        self._writer.close_call(out, index)
 
     def _close_complete_calls(self, out: list[dict[str, Any]]) -> None:
         """End the open calls whose arguments are already a whole JSON object: the usual, sequential case,
         which then looks exactly like OpenAI's own stream. Others stay open, as their fragments may follow."""
         for key, arguments in self._writer.open_calls().items():
+            given = self._wrapped.get(key, arguments)
             try:
-                whole = isinstance(orjson.loads(arguments), dict)
+                whole = isinstance(orjson.loads(given), dict)
             except orjson.JSONDecodeError:
                 whole = False
-            if whole:
+            if whole and key in self._wrapped:
+                self._close_wrapped(out, key)
+            elif whole:
                 self._writer.close_call(out, key)

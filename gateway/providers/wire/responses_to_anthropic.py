@@ -17,6 +17,7 @@ from typing import Any, Final
 import orjson
 
 from gateway.providers.wire import (
+    custom_tools,
     media,
     openai_responses,
     reasoning_state,
@@ -37,7 +38,6 @@ MIN_BUDGET = 1024
 # smallest output limit of Anthropic's thinking models (32,000 tokens)
 MAX_DEFAULT_TOKENS = 32000
 TOOL_CHOICES: Final[Mapping[str, str]] = MappingProxyType({"auto": "auto", "none": "none", "required": "any"})
-CUSTOM_INPUT = "input"  # the one field of the object a custom tool's free-form input travels in
 
 
 def request(body: dict[str, Any], *, model: str | None = None) -> dict[str, Any]:
@@ -117,7 +117,9 @@ def _messages(items: list[dict[str, Any]], system: list[str]) -> list[dict[str, 
                 add("assistant", thinking)
         elif kind in ("function_call", "custom_tool_call"):
             arguments = (
-                tool_arguments.to_input(item["arguments"]) if kind == "function_call" else {CUSTOM_INPUT: item["input"]}
+                tool_arguments.to_input(item["arguments"])
+                if kind == "function_call"
+                else custom_tools.wrapped(item["input"])
             )
             tool_use = {
                 "type": "tool_use",
@@ -245,7 +247,7 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
         if tool.get("description"):
             spec["description"] = tool["description"]
         if tool["type"] == "custom":
-            spec["input_schema"] = custom_input_schema(tool.get("format"))
+            spec["input_schema"] = custom_tools.input_schema(tool.get("format"))
         else:
             spec["input_schema"] = tool.get("parameters") or {"type": "object", "properties": {}}
         converted.append(spec)
@@ -266,15 +268,3 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
             mapped["disable_parallel_tool_use"] = True
     if mapped is not None:
         out["tool_choice"] = mapped
-
-
-def custom_input_schema(fmt: object) -> dict[str, Any]:
-    """The input schema of a custom (free-form input) tool: one string, with its grammar described when it has one."""
-    description = "The tool's whole input, as free-form text (not JSON)."
-    if isinstance(fmt, dict) and fmt.get("type") == "grammar":
-        description += f" It must match this {fmt.get('syntax') or ''} grammar:\n{fmt.get('definition') or ''}"
-    return {
-        "type": "object",
-        "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
-        "required": [CUSTOM_INPUT],
-    }

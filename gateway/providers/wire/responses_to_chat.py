@@ -2,7 +2,9 @@
 
 Input items become messages in order: ``instructions`` and system/developer messages become system messages
 where they stand, function calls join the assistant message before them as ``tool_calls``, outputs become
-tool messages; the tools of a ``namespace`` go up flat (``tool_namespaces``). Reasoning items are dropped: Chat
+tool messages; the tools of a ``namespace`` go up flat (``tool_namespaces``). Custom (free-form input) tools go
+up as they are to OpenAI, and as function tools taking ``{"input": <string>}`` to other Chat servers, which know
+only function tools (the answer turns such a call back into a custom call). Reasoning items are dropped: Chat
 Completions has no field to send reasoning back (OpenAI's encrypted content is opaque to every other server,
 and sending raw reasoning back breaks some reasoning servers), and refusing them would break every multi-turn
 agent, which always replays them. What has no Chat equivalent is refused with ``Untranslatable`` naming the
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
+
+from gateway.providers.wire import custom_tools as custom_wire
 from gateway.providers.wire import openai_responses, tool_namespaces
 from gateway.providers.wire.errors import Untranslatable
 
@@ -30,11 +35,13 @@ def request(
     *,
     model: str | None = None,
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+    custom_tools: bool = True,
 ) -> dict[str, Any]:
     """The Chat Completions request for a validated Responses request; ``model`` replaces the client's model.
 
-    ``max_tokens_field`` names the field the upstream reads (see ``anthropic_to_openai.request``). A streamed
-    request asks for the usage chunk, so the answer is charged from the upstream's own count.
+    ``max_tokens_field`` names the field the upstream reads (see ``anthropic_to_openai.request``);
+    ``custom_tools`` says whether the upstream takes custom tools (OpenAI does), else they go as function tools.
+    A streamed request asks for the usage chunk, so the answer is charged from the upstream's own count.
     """
     for key, reason in UNSUPPORTED.items():
         if body.get(key):
@@ -44,7 +51,7 @@ def request(
     messages: list[dict[str, Any]] = []
     if body.get("instructions"):
         messages.append({"role": "system", "content": body["instructions"]})
-    messages.extend(_messages(openai_responses.input_items(body)))
+    messages.extend(_messages(openai_responses.input_items(body), custom_tools))
     if not messages:
         raise Untranslatable("input", "a request needs input or instructions")
     out: dict[str, Any] = {"model": model or body["model"], "messages": messages}
@@ -64,11 +71,11 @@ def request(
     if body.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
-    _tools(body, out)
+    _tools(body, out, custom_tools)
     return out
 
 
-def _messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _messages(items: list[dict[str, Any]], custom_tools: bool) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         at = f"input[{i}]"
@@ -76,7 +83,7 @@ def _messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if kind == "message":
             out.append(_message(item, at))
         elif kind in ("function_call", "custom_tool_call"):
-            _add_call(out, item)
+            _add_call(out, item, custom_tools)
         elif kind in ("function_call_output", "custom_tool_call_output"):
             content = _tool_output(item["output"], f"{at}.output")
             out.append({"role": "tool", "tool_call_id": item["call_id"], "content": content})
@@ -149,14 +156,17 @@ def _tool_output(output: object, at: str) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _add_call(out: list[dict[str, Any]], item: dict[str, Any]) -> None:
+def _add_call(out: list[dict[str, Any]], item: dict[str, Any], custom_tools: bool) -> None:
     """Add a call to the assistant message it belongs to: the last message, if that is an assistant message
     whose earlier calls (if any) are still unanswered; otherwise a new one."""
     name = tool_namespaces.call_name(item)
     if item["type"] == "function_call":
         call = {"id": item["call_id"], "type": "function", "function": {"name": name, "arguments": item["arguments"]}}
-    else:
+    elif custom_tools:
         call = {"id": item["call_id"], "type": "custom", "custom": {"name": name, "input": item["input"]}}
+    else:
+        arguments = orjson.dumps(custom_wire.wrapped(item["input"])).decode()
+        call = {"id": item["call_id"], "type": "function", "function": {"name": name, "arguments": arguments}}
     last = out[-1] if out else None
     if last is None or last["role"] != "assistant":
         last = {"role": "assistant", "content": None}
@@ -173,21 +183,21 @@ def _response_format(fmt: object) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": schema}
 
 
-def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
+def _tools(body: dict[str, Any], out: dict[str, Any], custom_tools: bool) -> None:
     openai_responses.refuse_builtin_tools(body)
     tools = body.get("tools")
     if not tools:
         return
-    converted = [_tool(tool) for _, tool in tool_namespaces.flat_tools(tools)]
+    converted = [_tool(tool, custom_tools) for _, tool in tool_namespaces.flat_tools(tools)]
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice["type"] == "allowed_tools":
         # Chat Completions servers other than OpenAI lack allowed_tools; sending only those tools is the same.
-        allowed = {(t.get("type"), t.get("name")) for t in choice["tools"]}
+        allowed = {(t.get("type") if custom_tools else "function", t.get("name")) for t in choice["tools"]}
         converted = [t for t in converted if (t["type"], t[t["type"]]["name"]) in allowed]
         choice = choice["mode"]
     out["tools"] = converted
     if isinstance(choice, dict):
-        kind = choice["type"]
+        kind = choice["type"] if custom_tools else "function"
         out["tool_choice"] = {"type": kind, kind: {"name": choice["name"]}}
     elif choice is not None:
         out["tool_choice"] = choice
@@ -195,11 +205,14 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
         out["parallel_tool_calls"] = body["parallel_tool_calls"]
 
 
-def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+def _tool(tool: dict[str, Any], custom_tools: bool) -> dict[str, Any]:
     kind = tool["type"]
     spec: dict[str, Any] = {"name": tool["name"]}
     if tool.get("description"):
         spec["description"] = tool["description"]
+    if kind == "custom" and not custom_tools:
+        spec["parameters"] = custom_wire.input_schema(tool.get("format"))
+        return {"type": "function", "function": spec}
     if kind == "function":
         spec["parameters"] = tool.get("parameters") or {"type": "object", "properties": {}}
         if tool.get("strict") is not None:

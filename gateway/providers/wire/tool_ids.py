@@ -3,7 +3,8 @@
 OpenAI accepts any string as a tool-call id; Anthropic requires ``^[a-zA-Z0-9_-]+$``. An id that Anthropic
 would refuse (``functions.get_weather:0`` from some OpenAI-compatible servers), or one that starts with our
 prefix, is encoded as the prefix plus its UTF-8 bytes in unpadded URL-safe base64, whose alphabet is exactly
-Anthropic's. Decoding reverses it, so ``from_anthropic(to_anthropic(x)) == x`` for every string ``x``.
+Anthropic's. Decoding reverses it, so ``from_anthropic(to_anthropic(x)) == x`` for every non-empty string ``x`` (no API
+has empty ids, so a bare prefix is an id of its own, never the encoding of one).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def from_anthropic(tool_id: str) -> str:
         decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return tool_id
-    return decoded if to_anthropic(decoded) == tool_id else tool_id
+    return decoded if decoded and to_anthropic(decoded) == tool_id else tool_id
 
 
 def sanitize(text: str) -> str:

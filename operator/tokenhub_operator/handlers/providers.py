@@ -5,6 +5,12 @@ ASCII, as it is sent in a header), is still stored - gateways list it as not rou
 ``CredentialsResolved=False`` with the reason, retried with backoff. Secret events reach the Providers that
 reference them through a Kopf index, so a rotated credential is sealed again within seconds, not at the next
 periodic resync.
+
+A Provider reaches only a Secret that opted in (``ownership.provider_may_use``): any other Secret is reported
+``CredentialsResolved=False`` with reason ``SecretNotOptedIn`` and is never sealed - otherwise a tenant who may
+create Providers but not read Secrets could have any Secret of its namespace sent to a ``baseURL`` of its choice.
+Only labelled Secrets are watched (server-side selector, set at startup); a Secret allowed by annotation alone is
+picked up at the Provider's next reconcile.
 """
 
 from __future__ import annotations
@@ -16,14 +22,14 @@ import kopf
 
 from gateway.config import credentials, specs
 from gateway.store import errors as store_errors
-from tokenhub_operator import errors, reconciler, status
+from tokenhub_operator import errors, ownership, reconciler, status
 from tokenhub_operator.handlers import common
 
 PLURAL = "providers"
 
 
 async def _credential(
-    ctx: reconciler.Context, namespace: str, spec: specs.ProviderSpec
+    ctx: reconciler.Context, namespace: str, provider: str, spec: specs.ProviderSpec
 ) -> tuple[bytes | None, status.Condition, str | None]:
     ref = spec.api_key_secret_ref
     if ref is None:
@@ -32,6 +38,9 @@ async def _credential(
     if found is None:
         message = f"Secret {ref.name!r} not found in namespace {namespace!r}"
         return None, status.Condition("CredentialsResolved", False, "SecretNotFound", message), None
+    if not ownership.provider_may_use(found.labels, found.annotations, provider):
+        message = ownership.refusal(ref.name, provider, found.annotations)
+        return None, status.Condition("CredentialsResolved", False, "SecretNotOptedIn", message), None
     if found.value is None:
         message = f"Secret {ref.name!r} has no key {ref.key!r}"
         return None, status.Condition("CredentialsResolved", False, "KeyNotFound", message), None
@@ -47,7 +56,7 @@ async def reconcile(ctx: reconciler.Context, body: Mapping[str, Any], patch_stat
     try:
         doc = reconciler.document(body)
         assert isinstance(doc.spec, specs.ProviderSpec)
-        credential, resolved, fingerprint = await _credential(ctx, doc.ref.namespace, doc.spec)
+        credential, resolved, fingerprint = await _credential(ctx, doc.ref.namespace, doc.ref.name, doc.spec)
         await reconciler.store(ctx, doc, credential=credential, manage_credential=True)
     except (errors.SpecInvalid, store_errors.StoreError) as exc:
         raise common.fail(patch_status, body, exc, ctx.settings.temporary_delay_s) from exc
@@ -82,6 +91,9 @@ def providers_by_secret(body: kopf.Body, namespace: str | None, **_: Any) -> dic
     return {(namespace or "default", name): dict(body)} if name else {}
 
 
+# Only Secrets labelled ownership.WATCH_SELECTOR arrive here: the selector is applied by the API server (startup
+# sets it), not filtered after the fact, so the operator never receives the others. No client-side label filter:
+# a Secret whose label is removed arrives once more (as deleted from the selection) and must re-reconcile.
 @kopf.on.event("", "v1", "secrets")
 async def secret_changed(
     *, namespace: str | None, name: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any

@@ -1,7 +1,8 @@
 """Operator startup: Kopf's settings, the schema, the vault, the Kubernetes client - kept in Kopf's memo.
 
 Kopf's bookkeeping goes into ``tokenhub.io/`` annotations rather than ``status``: the CRDs' status schemas are
-strict, and the API server would prune Kopf's own fields there.
+strict, and the API server would prune Kopf's own fields there. Secrets are watched through a server-side label
+selector, and with ``TOKENHUB_WATCH_NAMESPACES`` every watch (Secrets included) is limited to those namespaces.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import kopf
 
 from gateway.store import migrate, vault_repo
-from tokenhub_operator import kube, reconciler
+from tokenhub_operator import kube, ownership, reconciler
 from tokenhub_operator import settings as settings_mod
 
 FINALIZER = "tokenhub.io/finalizer"
@@ -30,6 +31,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: ko
     settings.peering.name = config.peering_name
     settings.peering.clusterwide = not config.namespaces
     settings.watching.server_timeout = 300
+    # Secrets are watched by label only, filtered by the API server: the operator is never sent the others.
+    settings.watching.label_selectors["", "v1", "secrets"] = ownership.WATCH_SELECTOR
     await migrate.ensure(config.database_url, config.migrate)
     cipher = await vault_repo.open_or_create(config.database_url, config.vault_password)
     memo.ctx = reconciler.Context(config.database_url, cipher, kube.Kube.from_environment(), config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pathlib
 
 import pytest
@@ -129,3 +130,55 @@ def test_migrate_mode_defaults_to_auto_and_reads_check_and_off() -> None:
     assert settings.Settings.from_env({}).migrate == "auto"
     assert settings.Settings.from_env({"TOKENHUB_MIGRATE": "check"}).migrate == "check"
     assert settings.Settings.from_env({"TOKENHUB_MIGRATE": " OFF "}).migrate == "off"
+
+
+def test_the_admin_token_has_a_minimum_length() -> None:
+    token = "t" * settings.ADMIN_TOKEN_MIN_LENGTH
+    assert settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN": token}).admin_token == token
+    with pytest.raises(settings.SettingsError) as refused:
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN": "admin"})
+    assert str(refused.value) == (
+        "TOKENHUB_ADMIN_TOKEN must be at least 32 characters, got 5 (generate one with: openssl rand -hex 32)"
+    )
+    assert settings.Settings.from_env({}).admin_token is None
+
+
+def test_the_admin_token_may_come_from_a_file(tmp_path: pathlib.Path) -> None:
+    file = tmp_path / "admin-token"
+    file.write_text("f" * 40 + "\n")
+    assert settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(file)}).admin_token == "f" * 40
+    file.write_text("short\n")
+    with pytest.raises(settings.SettingsError, match=r"^TOKENHUB_ADMIN_TOKEN_FILE must be at least 32 characters"):
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(file)})
+    with pytest.raises(settings.SettingsError, match=r"^TOKENHUB_ADMIN_TOKEN_FILE cannot be read"):
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(tmp_path / "absent")})
+    with pytest.raises(settings.SettingsError, match="not both"):
+        settings.Settings.from_env({"TOKENHUB_ADMIN_TOKEN_FILE": str(file), "TOKENHUB_ADMIN_TOKEN": "a" * 40})
+
+
+def test_repr_str_and_logging_hide_every_secret(caplog: pytest.LogCaptureFixture) -> None:
+    parsed = settings.Settings.from_env(
+        {
+            "TOKENHUB_DATABASE_URL": "postgresql://tokenhub:db-password-42@db/tokenhub",
+            "TOKENHUB_VAULT_PASSWORD": "vault-password-43",
+            "TOKENHUB_ADMIN_TOKEN": "admin-token-44-" + "x" * 32,
+            "TOKENHUB_SECRET_OPENAI_APIKEY": "sk-standalone-45",
+        }
+    )
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test").info("settings: %s", parsed)
+    for shown in (repr(parsed), str(parsed), f"{parsed}", caplog.text):
+        for secret in ("db-password-42", "vault-password-43", "admin-token-44", "sk-standalone-45"):
+            assert secret not in shown
+    assert "database_url='postgresql://tokenhub:***@db/tokenhub'" in repr(parsed)
+    assert "vault_password='***', admin_token='***'" in repr(parsed)
+    assert "secret_env={'TOKENHUB_SECRET_OPENAI_APIKEY': '***'}" in repr(parsed)
+    assert "port=8080" in repr(parsed), "everything else is shown as it is"
+
+
+def test_the_metrics_port_is_off_by_default_and_must_differ_from_the_main_port() -> None:
+    assert settings.Settings.from_env({}).metrics_port is None
+    assert settings.Settings.from_env({"TOKENHUB_METRICS_PORT": "9090"}).metrics_port == 9090
+    for bad in ("8080", "70000", "x", "-1"):
+        with pytest.raises(settings.SettingsError, match="TOKENHUB_METRICS_PORT"):
+            settings.Settings.from_env({"TOKENHUB_METRICS_PORT": bad})

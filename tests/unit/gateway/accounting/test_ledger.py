@@ -42,7 +42,7 @@ class Store:
 
 
 operation = st.tuples(
-    st.sampled_from(["admit", "settle", "grant", "release", "cancel"]),
+    st.sampled_from(["admit", "settle", "grant", "release", "cancel", "extend"]),
     st.integers(0, 2),  # which replica
     st.integers(1, 40),  # cents: an estimate, a grant wish
     st.integers(0, 100),  # percent of the estimate actually spent
@@ -73,6 +73,11 @@ def test_no_interleaving_of_admit_settle_grant_and_release_spends_beyond_the_lim
             for key, _, amount in book.take_releasable(NOW, None):
                 assert key == KEY and amount > 0
                 store.release(holder, amount)
+        elif name == "extend" and open_[i]:
+            grown = book.extend(open_[i][0], cents * CENT, NOW)  # a failover after a charged attempt
+            if isinstance(grown, Reservation):
+                assert grown.id == open_[i][0].id and grown.cost_usd == open_[i][0].cost_usd + cents * CENT
+                open_[i][0] = grown
         elif open_[i]:
             reservation = open_[i].pop(0)
             if name == "cancel":
@@ -142,3 +147,22 @@ def test_replicas_admit_no_more_requests_in_a_minute_than_the_store_granted(
             granted += amount
             replicas[i].grant_window(KEY, window, amount, 0, rpm - granted, None)
         assert admitted <= granted <= rpm
+
+
+def test_an_extended_reservation_settles_as_extended_and_only_from_what_is_held() -> None:
+    book = ledger.Ledger("pod-0")
+    limits = Limits(budget_usd=Decimal(1))
+    book.admit(KEY, limits, Estimate(Decimal("0.3"), 1), NOW)
+    book.grant_budget(KEY, period_of(NOW), Decimal("0.5"), Decimal("0.5"), LATER, NOW)
+    first = book.admit(KEY, limits, Estimate(Decimal("0.3"), 1), NOW)
+    assert isinstance(first, Reservation)
+    assert book.extend(first, Decimal("0.3"), NOW) == Shortfall(budget_usd=Decimal("0.1"))  # 0.2 held
+    grown = book.extend(first, Decimal("0.2"), NOW)
+    assert isinstance(grown, Reservation) and grown.cost_usd == Decimal("0.5") and grown.id == first.id
+    assert book.reserved(KEY, period_of(NOW)) == Decimal("0.5")
+    charge = book.settle(first, Decimal("0.45"), 1)  # the stale value: the ledger settles what it holds open
+    assert charge is not None and charge.cost_usd == Decimal("0.45")
+    budget = book.state(KEY, limits).budgets[period_of(NOW)]
+    assert (budget.reserved, budget.free) == (Decimal(0), Decimal("0.05"))
+    with pytest.raises(errors.AlreadySettled):
+        book.extend(first, CENT, NOW)

@@ -109,6 +109,7 @@ def test_the_document_lists_the_public_endpoints_with_both_ways_to_present_a_key
         ("POST", "/v1/responses"),
         ("GET", "/v1/responses/{response_id}"),
         ("DELETE", "/v1/responses/{response_id}"),
+        ("GET", "/v1/responses/{response_id}/input_items"),
         ("GET", "/v1/models"),
         ("GET", "/livez"),
         ("GET", "/readyz"),

@@ -63,3 +63,13 @@ def test_schemas_are_structural_with_conventions() -> None:
         assert {"Ready", "Age"} <= columns
         conditions = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["conditions"]
         assert conditions["x-kubernetes-list-type"] == "map"
+
+
+def test_the_plain_peering_manifest_defines_the_generated_peering_crds() -> None:
+    """k8s/operator/peering.yaml carries Kopf's CRDs for kubectl users; they are the ones crds/ and the charts ship."""
+    plain = [d for d in yaml.safe_load_all((ROOT / "k8s" / "operator" / "peering.yaml").read_text()) if d]
+    defined = {d["metadata"]["name"]: d for d in plain if d["kind"] == "CustomResourceDefinition"}
+    generated = {
+        name: yaml.safe_load(text) for name, text in crdgen.rendered_files().items() if name.startswith("kopf.dev_")
+    }
+    assert defined == {crd["metadata"]["name"]: crd for crd in generated.values()}

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.accounting import bounds
 from gateway.config import specs
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import openai_responses
-from gateway.serving import admission, responses_dialects
+from gateway.serving import responses_dialects
 from gateway.serving.responses_dialects import Route
 
 FUNCTION = {"type": "function", "name": "shell", "parameters": {"type": "object"}}
@@ -98,7 +99,8 @@ def test_the_routing_view_shows_texts_tools_images_format_and_limit() -> None:
 def test_the_admission_bound_covers_every_input_byte(texts: list[str]) -> None:
     """Admission's input bound must stay an upper bound of what the upstream will count."""
     request = {"model": "m", "input": [{"role": "user", "content": t} for t in texts]}
-    bound = admission.input_bound(responses_dialects.routing_body(request))
+    spec = specs.ModelSpec.model_validate({"providerRef": "p", "upstreamModel": "m", "contextWindow": 100_000})
+    bound = bounds.input_tokens(bounds.shape(responses_dialects.routing_body(request)), spec)
     assert bound >= sum(len(text.encode()) for text in texts)  # no tokenizer makes a token of less than a byte
 
 

@@ -166,3 +166,21 @@ def test_the_output_sent_back_as_input_reaches_the_upstream_as_the_assistant_mes
         assert len(chat["messages"]) == 1
         return
     assert chat["messages"][1] == message
+
+
+def test_a_function_call_to_a_custom_tool_becomes_a_custom_tool_call_item_with_the_input_taken_out() -> None:
+    completion = payloads.openai_completion()
+    arguments = '{"input": "*** Begin Patch\\n*** End Patch\\n"}'
+    call = {"id": "call_Q", "type": "function", "function": {"name": "apply_patch", "arguments": arguments}}
+    completion["choices"][0]["message"] = {"role": "assistant", "content": None, "tool_calls": [call]}
+    body = translate(completion)
+    responses_sdk.response(body)
+    assert body["output"] == [
+        {
+            "type": "custom_tool_call",
+            "id": "ctc_67ccd2bed1ec8190_0",
+            "call_id": "call_Q",
+            "name": "apply_patch",
+            "input": "*** Begin Patch\n*** End Patch\n",
+        }
+    ]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway import tokens
 from gateway.providers.wire import chat_to_responses, usage
 from gateway.providers.wire.chat_to_responses_stream import CUT_SHORT, ChatToResponsesStream
-from tests.unit.gateway.providers.wire import payloads, responses_sdk, responses_streams, strategies
+from tests.unit.gateway.providers.wire import payloads, responses_payloads, responses_sdk, responses_streams, strategies
 
 REQUEST = {
     "model": "gpt-alias",
@@ -255,3 +255,23 @@ def test_any_chunking_and_interleaving_streams_the_same_response_as_the_whole_an
     assert translator.ended_cleanly and translator.dropped_fragments == 0
     final = responses_sdk.final_response(events)
     assert final.output_text == "".join(pieces)
+
+
+@given(cuts=st.lists(st.integers(1, 60), max_size=6))
+def test_a_streamed_function_call_to_a_custom_tool_streams_as_a_custom_call_with_its_input(cuts: list[int]) -> None:
+    request = responses_payloads.agent_request()
+    arguments = orjson.dumps({"input": '*** Begin Patch\n*** Add File: "a"\n*** End Patch\n'}).decode()
+    pieces = [arguments[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(arguments)], strict=True) if a < b]
+    head = {"index": 0, "id": "call_R", "type": "function", "function": {"name": "apply_patch", "arguments": ""}}
+    chunks = [chunk({"role": "assistant", "tool_calls": [head]})]
+    chunks += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}) for piece in pieces]
+    chunks.append(chunk({"content": "applied"}, "tool_calls"))
+    _, events = run(chunks, request=request)
+    response = responses_streams.check_protocol(events)
+    calls = [item for item in response["output"] if item["type"] == "custom_tool_call"]
+    assert [(c["call_id"], c["name"], c["input"]) for c in calls] == [
+        ("call_R", "apply_patch", '*** Begin Patch\n*** Add File: "a"\n*** End Patch\n')
+    ]
+    deltas = [e["delta"] for e in events if e["type"] == "response.custom_tool_call_input.delta"]
+    assert "".join(deltas) == calls[0]["input"]
+    assert not [e for e in events if e["type"].startswith("response.function_call_arguments")]

@@ -222,3 +222,19 @@ def test_any_agent_conversation_becomes_a_valid_chat_request_keeping_every_text_
     ]
     calls = [c["id"] for m in chat["messages"] for c in m.get("tool_calls", ())]
     assert calls == [i["call_id"] for i in items if i.get("type") == "function_call"]
+
+
+def test_custom_tools_go_as_function_tools_to_a_server_without_them() -> None:
+    request = responses_payloads.agent_request() | {"tool_choice": {"type": "custom", "name": "apply_patch"}}
+    chat = responses_to_chat.request(request, custom_tools=False)
+    openai_chat.validate_request(chat)  # now plain Chat Completions, which a vLLM server takes
+    [patch_tool] = [t for t in chat["tools"] if t["function"]["name"] == "apply_patch"]
+    assert patch_tool["type"] == "function"
+    schema = patch_tool["function"]["parameters"]
+    assert schema["required"] == ["input"] and "start: /.+/" in schema["properties"]["input"]["description"]
+    [replayed] = [m for m in chat["messages"] if m.get("tool_calls") and m["tool_calls"][0]["id"] == "call_Pa7"]
+    assert replayed["tool_calls"][0]["function"] == {
+        "name": "apply_patch",
+        "arguments": '{"input":"*** Begin Patch\\n*** End Patch\\n"}',
+    }
+    assert chat["tool_choice"] == {"type": "function", "function": {"name": "apply_patch"}}
