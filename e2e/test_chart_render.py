@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import shutil
 from typing import Any
 
@@ -330,3 +331,20 @@ def test_both_charts_ship_the_generated_crds(helm: Helm) -> None:
     for name, crd in crd_chart.items():
         assert crd["metadata"].pop("annotations") == {"helm.sh/resource-policy": "keep"}
         assert crd == expected[name]
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.gateway", "Dockerfile.operator"])
+def test_the_images_match_the_chart(dockerfile: str) -> None:
+    """Multi-stage, a base pinned to a patch release, the chart's UID, no embedded Postgres; the gateway's data dir."""
+    text = (chart.ROOT / dockerfile).read_text()
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    uid = values["securityContext"]["uid"]
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.\d+\.\d+-slim-\w+$", text, re.M), "base pinned to a patch release"
+    assert len(re.findall(r"^FROM ", text, re.M)) == 2
+    assert f"--uid {uid}" in text and f"USER {uid}:{uid}" in text
+    assert '! /opt/tokenhub/bin/python -c "import pgserver"' in text, "the build fails if pgserver slipped in"
+    entrypoint = "tokenhub" if dockerfile == "Dockerfile.gateway" else "tokenhub-operator"
+    assert f'ENTRYPOINT ["{entrypoint}"]' in text
+    if dockerfile == "Dockerfile.gateway":
+        assert f"TOKENHUB_DATA_DIR={values['gateway']['dataDir']}" in text
+        assert f"TOKENHUB_PORT={values['gateway']['port']}" in text
