@@ -30,9 +30,12 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-crds: $(STAMP)
-	$(BIN)/python -m gateway.config.crdgen crds >/dev/null
-	git diff --exit-code -- crds || (echo "crds/ is stale: commit the regenerated files" && exit 1)
+crds: $(STAMP)  ## crds/, charts/tokenhub/crds/ and charts/tokenhub-crds/templates/, all from the spec models
+	$(BIN)/python -m gateway.config.crdgen >/dev/null
+	git diff --exit-code -- crds charts/tokenhub/crds charts/tokenhub-crds/templates \
+		|| (echo "CRDs are stale: commit the regenerated files" && exit 1)
+	test -z "$$(git ls-files --others --exclude-standard -- crds charts/tokenhub/crds charts/tokenhub-crds/templates)" \
+		|| (echo "CRDs are stale: new generated files are not committed" && exit 1)
 
 openapi: $(STAMP)  ## the model API's OpenAPI document, generated from the request models
 	$(BIN)/python -m gateway.api.openapi docs/openapi.json

@@ -1,4 +1,4 @@
-"""The ``tokenhub`` command: serve, apply, validate, crds, version.
+"""The ``tokenhub`` command: serve, migrate, apply, validate, crds, keys, version.
 
 Exit codes: 0 success, 1 runtime failure (database unreachable, wrong vault password), 2 invalid input
 (every problem is printed, one per line, and nothing is written).
@@ -34,7 +34,7 @@ async def _with_database(settings: settings_mod.Settings, action: Callable[[str]
     pg = None if settings.database_url else embedded.start(settings.data_dir)
     url = settings.database_url or (pg.url if pg else "")
     try:
-        await migrate.migrate(url)
+        await migrate.ensure(url, "auto" if pg is not None else settings.migrate)
         return await action(url)
     finally:
         if pg is not None:
@@ -49,6 +49,35 @@ def cmd_serve(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
     if args.port is not None:
         settings = settings_mod.Settings(**{**settings.__dict__, "port": args.port})
     return _run(server.serve(settings))
+
+
+def cmd_migrate(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
+    """Apply the missing migrations (as the schema owner), or with ``--check`` only report them (exit 1)."""
+
+    async def run() -> int:
+        pg = None if settings.database_url else embedded.start(settings.data_dir)
+        url = settings.database_url or (pg.url if pg else "")
+        try:
+            if args.check:
+                missing = await migrate.pending(url)
+                for migration in missing:
+                    sys.stdout.write(f"pending {migration.name}\n")
+                sys.stdout.write("schema is up to date\n" if not missing else f"{len(missing)} migration(s) pending\n")
+                return EXIT_FAILURE if missing else EXIT_OK
+            applied = await migrate.migrate(url)
+            for migration in migrate.available():
+                if migration.version in applied:
+                    sys.stdout.write(f"applied {migration.name}\n")
+            sys.stdout.write(f"schema is at version {len(migrate.available())}\n")
+            for role in args.grant_to:
+                await migrate.grant(url, role)
+                sys.stdout.write(f"granted row rights to {role}\n")
+            return EXIT_OK
+        finally:
+            if pg is not None:
+                pg.stop()
+
+    return _run(run())
 
 
 def cmd_apply(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
@@ -100,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-f", "--file", type=pathlib.Path, help="a manifest file or folder to apply first")
     serve.add_argument("--port", type=int, help="listen port (default TOKENHUB_PORT or 8080)")
     serve.set_defaults(func=cmd_serve)
+    mig = sub.add_parser("migrate", help="bring the database schema up to date (run as its owner)")
+    mig.add_argument("--check", action="store_true", help="only list pending migrations; exit 1 if any")
+    mig.add_argument(
+        "--grant-to",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="after migrating, grant ROLE the row rights the gateway and operator need (repeatable)",
+    )
+    mig.set_defaults(func=cmd_migrate)
     apply = sub.add_parser("apply", help="validate and write manifests to the store in one transaction")
     apply.add_argument("-f", "--file", type=pathlib.Path, required=True)
     apply.add_argument("--prune", action="store_true", help="delete objects applied before but absent now")

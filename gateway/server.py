@@ -1,4 +1,5 @@
-"""Run one gateway process: database (embedded or given), migrations, optional folder apply, HTTP server, drain.
+"""Run one gateway process: database (embedded or given), migrations (``TOKENHUB_MIGRATE``), optional folder apply,
+HTTP server, drain.
 
 Shutdown on SIGTERM/SIGINT: readiness turns false at once, new connections are still accepted for
 ``drain_delay_s`` (so a load balancer can notice), then the listener closes, in-flight requests and streams get
@@ -132,7 +133,7 @@ async def serve(settings: settings_mod.Settings) -> int:
         url = pg.url
         log.info("using the embedded Postgres in %s", settings.data_dir)
     try:
-        await migrate.migrate(url)
+        await migrate.ensure(url, "auto" if pg is not None else settings.migrate)
         password = standalone.existing_vault_password(settings)
         if settings.config_path is not None:
             password = standalone.vault_password(settings)

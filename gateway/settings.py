@@ -25,6 +25,7 @@ PREFIX = "TOKENHUB_"
 # both on every request by default, and a model that never sees them loses nothing it was told to use.
 RESPONSES_DROP_TOOLS_DEFAULT = frozenset({"web_search", "tool_search"})
 _CLIENT_TOOL_TYPES = frozenset({"function", "custom", "namespace"})
+MIGRATE_MODES = ("auto", "check", "off")
 # The admin token guards every fleet-wide read and the routing simulator: long enough that guessing is hopeless
 # (32 characters of `openssl rand -hex 16` are 128 bits).
 ADMIN_TOKEN_MIN_LENGTH = 32
@@ -231,6 +232,9 @@ def _proxy_env(env: Mapping[str, str], name: str) -> str | None:
 @dataclasses.dataclass(frozen=True, repr=False)
 class Settings:
     database_url: str | None = None
+    # Schema migrations at start against TOKENHUB_DATABASE_URL: auto (apply what is missing), check (refuse to
+    # start when behind; `tokenhub migrate` runs them as the owner), off. The embedded Postgres always migrates.
+    migrate: str = "auto"
     data_dir: pathlib.Path = pathlib.Path(".tokenhub")
     config_path: pathlib.Path | None = None
     secrets_dir: pathlib.Path | None = None
@@ -340,6 +344,9 @@ class Settings:
         retention_days = _number(env, "RESPONSES_RETENTION_DAYS", 30.0)
         if retention_days <= 0:
             raise SettingsError(f"{PREFIX}RESPONSES_RETENTION_DAYS must be above 0, got {retention_days:g}")
+        migrate = env.get(PREFIX + "MIGRATE", "").strip().lower() or "auto"
+        if migrate not in MIGRATE_MODES:
+            raise SettingsError(f"{PREFIX}MIGRATE must be auto, check or off, got {env[PREFIX + 'MIGRATE']!r}")
         if port > 65535:
             raise SettingsError(f"{PREFIX}PORT must be a port number (0-65535), got {port!r}")
         metrics_port = _whole(env, "METRICS_PORT", 0, minimum=0) if env.get(PREFIX + "METRICS_PORT") else None
@@ -350,6 +357,7 @@ class Settings:
             )
         settings = cls(
             database_url=env.get(PREFIX + "DATABASE_URL") or None,
+            migrate=migrate,
             data_dir=_path(env, "DATA_DIR") or pathlib.Path(".tokenhub"),
             config_path=_path(env, "CONFIG"),
             secrets_dir=_path(env, "SECRETS_DIR"),

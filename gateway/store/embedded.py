@@ -11,6 +11,8 @@ import dataclasses
 import pathlib
 from typing import Any
 
+from gateway.store import errors
+
 
 @dataclasses.dataclass
 class EmbeddedPostgres:
@@ -23,7 +25,13 @@ class EmbeddedPostgres:
 
 
 def start(data_dir: pathlib.Path) -> EmbeddedPostgres:
-    import pgserver  # imported on use: it probes the platform's directories at import time
+    try:
+        import pgserver  # imported on use: it probes the platform's directories at import time
+    except ImportError as exc:
+        raise errors.StoreUnavailable(
+            "no TOKENHUB_DATABASE_URL is set and the embedded Postgres is not installed"
+            " (it is the 'standalone' extra: pip install 'tokenhub[standalone]')"
+        ) from exc
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)

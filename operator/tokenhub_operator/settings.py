@@ -33,6 +33,8 @@ class OperatorSettings:
     # they will refuse; None: the policy is judged by the gateways alone.
     egress_policy: egress.Policy | None = None
 
+    migrate: str = "auto"  # TOKENHUB_MIGRATE: auto, check (refuse to start when the schema is behind) or off
+
     def __repr__(self) -> str:
         shown = [f"database_url={dsn.redacted(self.database_url)!r}", f"vault_password={dsn.MASK!r}"]
         shown += [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr]
@@ -61,6 +63,10 @@ class OperatorSettings:
             policy = egress.Policy.parse(env.get("TOKENHUB_PROVIDER_ALLOW") or None, env.get("TOKENHUB_PROVIDER_DENY"))
         except egress.PolicyError as exc:
             raise SettingsError(f"TOKENHUB_PROVIDER_ALLOW or TOKENHUB_PROVIDER_DENY: {exc}") from exc
+
+        migrate = env.get("TOKENHUB_MIGRATE", "").strip().lower() or "auto"
+        if migrate not in ("auto", "check", "off"):
+            raise SettingsError(f"TOKENHUB_MIGRATE must be auto, check or off, got {env['TOKENHUB_MIGRATE']!r}")
         namespaces = tuple(ns.strip() for ns in env.get("TOKENHUB_WATCH_NAMESPACES", "").split(",") if ns.strip())
         return cls(
             database_url=url,
@@ -73,4 +79,5 @@ class OperatorSettings:
             temporary_delay_s=number("TOKENHUB_RETRY_DELAY_SECONDS", 15.0),
             verbose=env.get("TOKENHUB_LOG_LEVEL", "info").lower() == "debug",
             egress_policy=policy,
+            migrate=migrate,
         )

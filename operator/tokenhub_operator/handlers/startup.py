@@ -33,7 +33,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: ko
     settings.watching.server_timeout = 300
     # Secrets are watched by label only, filtered by the API server: the operator is never sent the others.
     settings.watching.label_selectors["", "v1", "secrets"] = ownership.WATCH_SELECTOR
-    await migrate.migrate(config.database_url)
+    await migrate.ensure(config.database_url, config.migrate)
     cipher = await vault_repo.open_or_create(config.database_url, config.vault_password)
     memo.ctx = reconciler.Context(config.database_url, cipher, kube.Kube.from_environment(), config)
     logger.info("TokenHub operator ready (priority %d)", config.priority)

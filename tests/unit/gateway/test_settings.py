@@ -46,6 +46,7 @@ def test_defaults_and_values_are_read() -> None:
         ("TOKENHUB_BODY_TIMEOUT_SECONDS", "soon"),
         ("TOKENHUB_ANTHROPIC_BETAS", "*,claude-code-20250219"),  # all, or a list: not both
         ("TOKENHUB_ANTHROPIC_BETAS", "Bad Beta"),
+        ("TOKENHUB_MIGRATE", "always"),
     ],
 )
 def test_an_invalid_value_names_its_variable(name: str, value: str) -> None:
@@ -124,6 +125,12 @@ def test_the_upstream_body_cap_defaults_to_32_mib_and_refuses_nonsense() -> None
     for bad in ("lots", "-1", "1.5", "10"):
         with pytest.raises(settings.SettingsError, match="TOKENHUB_UPSTREAM_MAX_BODY_BYTES"):
             settings.Settings.from_env({"TOKENHUB_UPSTREAM_MAX_BODY_BYTES": bad})
+
+
+def test_migrate_mode_defaults_to_auto_and_reads_check_and_off() -> None:
+    assert settings.Settings.from_env({}).migrate == "auto"
+    assert settings.Settings.from_env({"TOKENHUB_MIGRATE": "check"}).migrate == "check"
+    assert settings.Settings.from_env({"TOKENHUB_MIGRATE": " OFF "}).migrate == "off"
 
 
 def test_the_admin_token_has_a_minimum_length() -> None:

@@ -47,3 +47,11 @@ def test_settings_require_a_database_and_a_vault_password() -> None:
     )
     assert parsed.namespaces == ("a", "b") and parsed.priority == 7
     assert "long enough password" not in repr(parsed)
+
+
+def test_operator_migrate_mode_defaults_to_auto_and_refuses_unknown_values() -> None:
+    base = {"TOKENHUB_DATABASE_URL": "postgresql://x", "TOKENHUB_VAULT_PASSWORD": "long enough password"}
+    assert settings.OperatorSettings.from_env(base).migrate == "auto"
+    assert settings.OperatorSettings.from_env({**base, "TOKENHUB_MIGRATE": "Check"}).migrate == "check"
+    with pytest.raises(settings.SettingsError, match="TOKENHUB_MIGRATE must be auto, check or off"):
+        settings.OperatorSettings.from_env({**base, "TOKENHUB_MIGRATE": "always"})

@@ -5,18 +5,31 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
+import pytest
 import yaml
 
 from gateway.config import crdgen
 
-CRDS = pathlib.Path(__file__).parents[4] / "crds"
+ROOT = pathlib.Path(__file__).parents[4]
+CRDS = ROOT / "crds"
 
 
-def test_committed_crds_are_fresh() -> None:
-    for name, text in crdgen.rendered_files().items():
-        committed = (CRDS / name).read_text() if (CRDS / name).exists() else None
-        assert committed == text, f"crds/{name} is stale: run `python -m gateway.config.crdgen`"
-    assert sorted(p.name for p in CRDS.glob("*.yaml")) == sorted(crdgen.rendered_files())
+@pytest.mark.parametrize(("target", "keep"), crdgen.TARGETS)
+def test_committed_crds_are_fresh(target: str, keep: bool) -> None:
+    """crds/ and both charts ship exactly what the spec models generate, and nothing else."""
+    folder = ROOT / target
+    for name, text in crdgen.rendered_files(keep=keep).items():
+        committed = (folder / name).read_text() if (folder / name).exists() else None
+        assert committed == text, f"{target}/{name} is stale: run `python -m gateway.config.crdgen`"
+    assert sorted(p.name for p in folder.glob("*.yaml")) == sorted(crdgen.rendered_files())
+
+
+def test_the_crd_chart_keeps_its_crds_on_uninstall_and_the_others_do_not_need_to() -> None:
+    kept = yaml.safe_load(crdgen.rendered_files(keep=True)["tokenhub.io_apikeys.yaml"])
+    plain = yaml.safe_load(crdgen.rendered_files()["tokenhub.io_apikeys.yaml"])
+    assert kept["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert "annotations" not in plain["metadata"]
+    assert {**kept, "metadata": plain["metadata"]} == plain
 
 
 def walk(node: Any, path: str = "") -> list[str]:
@@ -50,3 +63,13 @@ def test_schemas_are_structural_with_conventions() -> None:
         assert {"Ready", "Age"} <= columns
         conditions = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["conditions"]
         assert conditions["x-kubernetes-list-type"] == "map"
+
+
+def test_the_plain_peering_manifest_defines_the_generated_peering_crds() -> None:
+    """k8s/operator/peering.yaml carries Kopf's CRDs for kubectl users; they are the ones crds/ and the charts ship."""
+    plain = [d for d in yaml.safe_load_all((ROOT / "k8s" / "operator" / "peering.yaml").read_text()) if d]
+    defined = {d["metadata"]["name"]: d for d in plain if d["kind"] == "CustomResourceDefinition"}
+    generated = {
+        name: yaml.safe_load(text) for name, text in crdgen.rendered_files().items() if name.startswith("kopf.dev_")
+    }
+    assert defined == {crd["metadata"]["name"]: crd for crd in generated.values()}
