@@ -32,7 +32,6 @@ class OperatorSettings:
     # The gateways' egress policy (TOKENHUB_PROVIDER_ALLOW / _DENY, docs/egress.md), so that Ready says early what
     # they will refuse; None: the policy is judged by the gateways alone.
     egress_policy: egress.Policy | None = None
-
     migrate: str = "auto"  # TOKENHUB_MIGRATE: auto, check (refuse to start when the schema is behind) or off
 
     def __repr__(self) -> str:
