@@ -34,13 +34,7 @@ class IdempotencySweeper:
 
     async def sweep_once(self) -> int:
         """Delete every expired record, a chunk at a time; the number deleted."""
-        total = 0
-        while True:
-            async with self._db.connection("idempotency expiry") as conn:
-                deleted = await idempotency_repo.sweep(conn, self.settings.chunk)
-            total += deleted
-            if deleted < self.settings.chunk:
-                break
+        total = await pool.sweep_all(self._db, "idempotency expiry", idempotency_repo.sweep, self.settings.chunk)
         if total:
             log.info("deleted %d expired Idempotency-Key records", total)
         return total

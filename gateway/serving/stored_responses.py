@@ -222,13 +222,7 @@ class ResponseStore:
     # -- expiry ----------------------------------------------------------------------------------------------
     async def sweep_once(self) -> int:
         """Delete every expired row, a chunk at a time; the number deleted."""
-        total = 0
-        while True:
-            async with self._db.connection("stored responses") as conn:
-                deleted = await responses_repo.sweep(conn, self.settings.sweep_chunk)
-            total += deleted
-            if deleted < self.settings.sweep_chunk:
-                break
+        total = await pool.sweep_all(self._db, "stored responses", responses_repo.sweep, self.settings.sweep_chunk)
         if total:
             self._metrics.stored_responses_expired.inc(total)
         return total

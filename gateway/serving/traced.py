@@ -7,10 +7,11 @@ pattern split across two stream chunks is missed, which costs an attribute, neve
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from opentelemetry import trace
 
@@ -112,30 +113,30 @@ class Adapter:
     def _traced(self, req: base.UpstreamRequest, span: trace.Span) -> base.UpstreamRequest:
         return dataclasses.replace(req, headers=req.headers + self._request.upstream_headers(span))
 
-    async def send(self, req: base.UpstreamRequest) -> base.UpstreamResponse:
-        span = self._start()
+    @contextlib.contextmanager
+    def _failures(self, span: trace.Span) -> Iterator[None]:
+        """End the attempt's span as failed when the attempt raises."""
         try:
-            response = await self._inner.send(self._traced(req, span))
+            yield
         except upstream_errors.UpstreamError as exc:
             self._request.failed(span, exc.error_class, exc.status, exc.message)
             raise
         except BaseException as exc:
             self._request.failed(span, type(exc).__qualname__, None, str(exc))
             raise
+
+    async def send(self, req: base.UpstreamRequest) -> base.UpstreamResponse:
+        span = self._start()
+        with self._failures(span):
+            response = await self._inner.send(self._traced(req, span))
         _Answer(span).scan(response.body)
         self._request.answered(span, response.status)
         return response
 
     async def open_stream(self, req: base.UpstreamRequest) -> base.UpstreamStream:
         span = self._start()
-        try:
+        with self._failures(span):
             stream = await self._inner.open_stream(self._traced(req, span))
-        except upstream_errors.UpstreamError as exc:
-            self._request.failed(span, exc.error_class, exc.status, exc.message)
-            raise
-        except BaseException as exc:
-            self._request.failed(span, type(exc).__qualname__, None, str(exc))
-            raise
         self._request.answered(span, stream.status)
         return Stream(stream, _Answer(span))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -157,3 +157,17 @@ class Database:
             )
         except psycopg.Error as exc:
             raise errors.translate(exc, what) from exc
+
+
+async def sweep_all(db: Database, what: str, sweep: Callable[[Conn, int], Awaitable[int]], chunk: int) -> int:
+    """Run a chunked delete (``sweep(conn, chunk)``) until a chunk comes back short; the number deleted.
+
+    One connection per chunk, so a long sweep never holds one between chunks and each chunk commits alone.
+    """
+    total = 0
+    while True:
+        async with db.connection(what) as conn:
+            deleted = await sweep(conn, chunk)
+        total += deleted
+        if deleted < chunk:
+            return total
