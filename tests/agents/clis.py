@@ -11,6 +11,9 @@ import pathlib
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 CODEX_MODEL = "tokenhub-test"
 API_KEY = "sk-capture-0123456789abcdef"  # what the CLIs present; never a real credential
@@ -116,6 +119,16 @@ def claude(
     first = [str(binary), "-p", PROMPT, *flags]
     second = [str(binary), "-p", FOLLOW_UP, "--continue", *flags]
     return [Invocation(argv, env, work) for argv in ([first, second] if follow_up else [first])]
+
+
+def final_text(cli: str, stdout: str) -> str:
+    """The final answer a CLI printed: Codex exec prints it alone, Claude Code's JSON result holds it in `result`."""
+    if cli == "codex":
+        return stdout.strip()
+    result: dict[str, Any] = orjson.loads(stdout)
+    if result.get("is_error") is not False:
+        raise AssertionError(f"Claude Code reported an error: {result}")
+    return str(result["result"])
 
 
 INSTALL_SCRIPT = pathlib.Path(__file__).with_name("install.sh")

@@ -23,15 +23,6 @@ pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
 TURN_SECONDS = 90.0
 
 
-def _final_text(cli: str, stdout: str) -> str:
-    """Codex exec prints the last message; Claude Code's `--output-format json` result holds it in `result`."""
-    if cli == "codex":
-        return stdout.strip()
-    result: dict[str, Any] = orjson.loads(stdout)
-    assert result["is_error"] is False, result
-    return str(result["result"])
-
-
 def _completed(turn: dict[str, Any]) -> None:
     assert not turn["timed_out"], f"no exit within {TURN_SECONDS}s:\n{turn['stderr']}"
     assert turn["returncode"] == 0, turn["stderr"]
@@ -46,7 +37,7 @@ def test_a_turn_with_a_tool_round_trip_completes(
 
     [turn] = result["turns"]
     _completed(turn)
-    assert _final_text(cli, turn["stdout"]) == script.final_text(note)
+    assert clis.final_text(cli, turn["stdout"]) == script.final_text(note)
     path = "/v1/responses" if cli == "codex" else "/v1/messages"
     assert [(r["method"], r["path"]) for r in turn["requests"]] == [("POST", path), ("POST", path)]
     assert all(r["json"]["stream"] is True for r in turn["requests"])
@@ -104,7 +95,7 @@ def test_a_resumed_session_resends_the_whole_conversation(
     first, second = result["turns"]
     _completed(first)
     _completed(second)
-    assert _final_text(cli, second["stdout"]) == script.PLAIN_TEXT
+    assert clis.final_text(cli, second["stdout"]) == script.PLAIN_TEXT
     [follow_up] = second["requests"]
     history = follow_up["json"]["input" if cli == "codex" else "messages"]
     assert script.final_text(note) in orjson.dumps(history).decode()

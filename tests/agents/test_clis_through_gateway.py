@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import pathlib
 from decimal import Decimal
-from typing import Any
 
-import orjson
 import pytest
 
 from tests.agents import clis, gateway_stage, netns, script
@@ -30,15 +28,6 @@ UPSTREAM_PATHS = {
     ("claude", "anthropic"): "/v1/messages",
 }
 LOGGED_ENDPOINT = {"codex": "responses", "claude": "messages"}
-
-
-def _final_text(cli: str, stdout: str) -> str:
-    """Codex exec prints the last message; Claude Code's `--output-format json` result holds it in `result`."""
-    if cli == "codex":
-        return stdout.strip()
-    result: dict[str, Any] = orjson.loads(stdout)
-    assert result["is_error"] is False, result
-    return str(result["result"])
 
 
 @pytest.mark.parametrize(("cli", "provider_type"), sorted(UPSTREAM_PATHS))
@@ -64,7 +53,7 @@ def test_the_cli_completes_a_tool_round_trip_through_the_gateway(
     [turn] = result["turns"]
     assert not turn["timed_out"], f"no exit within {TURN_SECONDS}s:\n{turn['stderr']}"
     assert turn["returncode"] == 0, turn["stderr"] + turn["stdout"]
-    assert _final_text(cli, turn["stdout"]) == script.final_text(note)
+    assert clis.final_text(cli, turn["stdout"]) == script.final_text(note)
     path = UPSTREAM_PATHS[cli, provider_type]
     assert [(r["method"], r["path"]) for r in turn["requests"]] == [("POST", path), ("POST", path)]
     rows = result["request_log"]
