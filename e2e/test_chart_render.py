@@ -348,3 +348,27 @@ def test_the_images_match_the_chart(dockerfile: str) -> None:
     if dockerfile == "Dockerfile.gateway":
         assert f"TOKENHUB_DATA_DIR={values['gateway']['dataDir']}" in text
         assert f"TOKENHUB_PORT={values['gateway']['port']}" in text
+
+
+def test_the_egress_policy_reaches_gateway_and_operator_and_the_proxy_the_gateway_only(helm: Helm) -> None:
+    egress = {"providerAllow": "10.20.0.0/16,*.svc", "httpsProxy": "http://proxy.infra.svc:3128", "noProxy": ".svc"}
+    docs = helm.template(chart.merge(REQUIRED, {"egress": egress}))
+    settings = of_kind(docs, "ConfigMap")
+    [data] = [doc["data"] for doc in settings if "TOKENHUB_PROVIDER_ALLOW" in doc.get("data", {})]
+    assert (data["TOKENHUB_PROVIDER_ALLOW"], data["HTTPS_PROXY"], data["NO_PROXY"]) == (
+        "10.20.0.0/16,*.svc",
+        "http://proxy.infra.svc:3128",
+        ".svc",
+    )
+    assert "TOKENHUB_PROVIDER_DENY" not in data and "HTTP_PROXY" not in data, "empty values are left out"
+    [gateway] = named(docs, "Deployment", "tokenhub-gateway")["spec"]["template"]["spec"]["containers"]
+    assert {"TOKENHUB_PROVIDER_ALLOW", "HTTPS_PROXY", "NO_PROXY"} <= set(env_of(gateway))
+    operators = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].startswith("tokenhub-operator")]
+    assert len(operators) == 2
+    for operator in operators:
+        [container] = operator["spec"]["template"]["spec"]["containers"]
+        assert "TOKENHUB_PROVIDER_ALLOW" in env_of(container) and "HTTPS_PROXY" not in env_of(container)
+    default_env = env_of(
+        named(helm.template(REQUIRED), "Deployment", "tokenhub-gateway")["spec"]["template"]["spec"]["containers"][0]
+    )
+    assert "TOKENHUB_PROVIDER_ALLOW" not in default_env, "unset: the gateway's own default applies"

@@ -100,6 +100,29 @@ key: {{ .Values.vault.existingSecret.key }}
       key: TOKENHUB_MIGRATE
 {{- end }}
 
+{{- /* The egress settings by variable name (empty ones are left out of the ConfigMap and of the env). */ -}}
+{{- define "tokenhub.egressSettings" -}}
+TOKENHUB_PROVIDER_ALLOW: {{ .Values.egress.providerAllow | quote }}
+TOKENHUB_PROVIDER_DENY: {{ .Values.egress.providerDeny | quote }}
+HTTPS_PROXY: {{ .Values.egress.httpsProxy | quote }}
+HTTP_PROXY: {{ .Values.egress.httpProxy | quote }}
+NO_PROXY: {{ .Values.egress.noProxy | quote }}
+{{- end }}
+
+{{- /* The egress variables a process reads from the ConfigMap: (dict "root" . "keys" (list ...)). */ -}}
+{{- define "tokenhub.egressEnv" -}}
+{{- $settings := include "tokenhub.egressSettings" .root | fromYaml }}
+{{- range $key := .keys }}
+{{- if get $settings $key }}
+- name: {{ $key }}
+  valueFrom:
+    configMapKeyRef:
+      name: {{ include "tokenhub.settingsName" $.root }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "tokenhub.vaultEnv" -}}
 - name: TOKENHUB_VAULT_PASSWORD
   valueFrom:
