@@ -30,6 +30,7 @@ from e2e import chart, helm_stack
 from e2e.chart import REQUIRED
 from e2e.controlplane.cluster import Cluster
 from e2e.stack import Process, free_port, spawn, wait_until
+from gateway.config import egress
 from gateway.store import embedded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -85,7 +86,11 @@ def installed(workload_cluster: Cluster, tmp_path_factory: pytest.TempPathFactor
     mock = [sys.executable, str(chart.ROOT / "bench" / "mock_upstream.py"), "--port", str(upstream_port)]
     upstream = spawn(mock, {}, workdir / "upstream.log")
     values = workdir / "values.yaml"
-    values.write_text(yaml.safe_dump(REQUIRED))
+    # The processes run on this machine and the examples' upstream is the mock on loopback, which the default
+    # egress policy refuses: the release allows it as a user would allow an in-cluster model server.
+    values.write_text(
+        yaml.safe_dump(chart.merge(REQUIRED, {"egress": {"providerAllow": f"{egress.LOOPBACK_ALLOW},*.svc"}}))
+    )
     try:
         for ns in (namespace, apps):
             workload_cluster.kubectl("create", "namespace", ns)
