@@ -31,6 +31,18 @@ from gateway.serving import admission, attempt_charges, calls, dialects, errors,
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
+async def covers_failed_attempts(services: calls.Services, call: calls.Call, models: list[snapshot.ModelEntry]) -> bool:
+    """Whether the reservation covers what failed attempts were charged plus the bound of trying ``models``; grown
+    when it does not. False when the budget cannot cover it: the caller tries no further."""
+    if call.failed_cost == 0 or call.reservation is None or call.body is None:
+        return True
+    grown = await admission.extend(services.leases, call.reservation, call.failed_cost, call.body, models)
+    if grown is None:
+        return False
+    call.reservation = grown
+    return True
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Completion:
     body: bytes
@@ -270,15 +282,12 @@ class ChatFlow:
 
     async def _covered(self, call: calls.Call, pending: collections.deque[planning.Candidate]) -> bool:
         """Whether the reservation covers the attempts charged so far and any next one (grown if need be)."""
-        if not pending or call.failed_cost == 0 or call.reservation is None or call.body is None:
+        if not pending:
             return True
-        models = [candidate.model for candidate in pending]
-        grown = await admission.extend(self._services.leases, call.reservation, call.failed_cost, call.body, models)
-        if grown is None:
-            call.attempt(pending[0].model, "skipped_budget")
-            return False
-        call.reservation = grown
-        return True
+        if await covers_failed_attempts(self._services, call, [candidate.model for candidate in pending]):
+            return True
+        call.attempt(pending[0].model, "skipped_budget")
+        return False
 
     def _succeeded(self, call: calls.Call, model: snapshot.ModelEntry, status: int, waited_s: float) -> None:
         call.attempt(model, "ok", status=status, ms=waited_s * 1000)

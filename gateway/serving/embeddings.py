@@ -17,7 +17,7 @@ from gateway.providers import base
 from gateway.providers import errors as upstream_errors
 from gateway.providers.wire import errors as wire_errors
 from gateway.providers.wire import usage
-from gateway.serving import admission, calls, chat, errors, traced, upstreams
+from gateway.serving import admission, attempt_charges, calls, chat, errors, traced, upstreams
 
 
 def validate(body: dict[str, Any]) -> None:
@@ -79,7 +79,10 @@ class EmbeddingsFlow:
         call.reservation = await admission.admit(self._services.leases, call.key, call.body, candidates)
         last: upstream_errors.UpstreamError | None = None
         cooling: list[float] = []
-        for model in candidates:
+        for position, model in enumerate(candidates):
+            if not await chat.covers_failed_attempts(self._services, call, candidates[position:]):
+                call.attempt(model, "skipped_budget")
+                break
             if upstreams.dialect(model.provider.spec.type) != "openai":
                 call.attempt(model, "skipped_unsupported")
                 continue
@@ -101,7 +104,9 @@ class EmbeddingsFlow:
                 counted = _counted(chat.input_estimate(call), response.body, model.provider.ref.name)
             except upstream_errors.UpstreamError as exc:
                 call.upstream_wait_s += time.perf_counter() - sent
-                call.attempt(model, exc.error_class, status=exc.status, ms=(time.perf_counter() - sent) * 1000)
+                charged = attempt_charges.charged(exc, chat.input_estimate(call))
+                ms = (time.perf_counter() - sent) * 1000
+                call.attempt(model, exc.error_class, status=exc.status, ms=ms, charged=charged)
                 routing.failed(model.provider.ref, exc)
                 if isinstance(exc, upstream_errors.BadRequest):
                     raise chat.client_error(exc) from exc

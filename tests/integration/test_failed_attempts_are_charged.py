@@ -141,3 +141,34 @@ async def test_an_error_status_from_the_provider_is_free(gateway: Gateway) -> No
     _, cost, _, attempts = await logged_and_charged(gateway)
     assert (attempts[0]["outcome"], attempts[0].get("cost_usd")) == ("rate_limited", None)
     assert cost == Decimal(attempts[1]["cost_usd"])
+
+
+EMBEDDER = """
+apiVersion: tokenhub.io/v1alpha1
+kind: ApiKey
+metadata: {name: embedder}
+spec: {scopes: [embeddings], monthlyBudgetUSD: 5}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fault", "charged"), [(faults.drop(), True), (faults.rate_limited(), False)], ids=["cut after sending", "429"]
+)
+async def test_an_embeddings_attempt_that_reached_the_provider_is_charged_by_estimate(
+    gateway: Gateway, fault: faults.Fault, charged: bool
+) -> None:
+    await gateway.until_revision(await gateway.apply(EMBEDDER))
+    key = await gateway.issue_key("embedder")
+    gateway.openai.script(fault)
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        response = await http.post(
+            "/v1/embeddings", json={"model": "embed", "input": TEXT}, headers={"authorization": f"Bearer {key}"}
+        )
+    status, cost, estimated, attempts = await logged_and_charged(gateway)
+    assert response.status_code == status == (502 if charged else 429), response.text
+    assert [a["model"] for a in attempts] == ["embed"]
+    if charged:
+        assert Decimal(attempts[0]["cost_usd"]) == cost == Decimal("0.00002") * tokens.estimate_input([TEXT]) / 1000
+        assert estimated is True and cost > 0
+    else:
+        assert "cost_usd" not in attempts[0] and cost == 0
