@@ -26,7 +26,6 @@ from gateway import app as app_mod
 from gateway import server as server_mod
 from gateway import settings as settings_mod
 from gateway.api import inbound
-from tests.fakes import configs
 from tests.integration import observability_traffic as traffic
 from tests.plugins import prometheus
 from tests.plugins.gateway import ADMIN_TOKEN, VAULT_PASSWORD, Gateway
@@ -38,10 +37,8 @@ RANGE = "5m"
 
 
 @pytest.fixture
-def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
-    return settings_mod.Settings(
-        config_poll_interval_s=0.2, health_probes=True, data_dir=tmp_path / "data", provider_allow=configs.LOOPBACK
-    )
+def gateway_settings(gateway_settings: settings_mod.Settings) -> settings_mod.Settings:
+    return dataclasses.replace(gateway_settings, health_probes=True)
 
 
 @contextlib.asynccontextmanager

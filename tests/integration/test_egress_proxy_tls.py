@@ -105,12 +105,9 @@ async def tls_upstream(authority: trustme.CA) -> AsyncIterator[upstreams.OpenAIU
 
 
 @pytest.fixture
-def gateway_settings(tmp_path: pathlib.Path, forward_proxy: RunningProxy) -> settings_mod.Settings:
-    return settings_mod.Settings(
-        config_poll_interval_s=0.2,
-        health_probes=False,
-        data_dir=tmp_path / "data",
-        provider_allow=egress.LOOPBACK_ALLOW,
+def gateway_settings(gateway_settings: settings_mod.Settings, forward_proxy: RunningProxy) -> settings_mod.Settings:
+    return dataclasses.replace(
+        gateway_settings,
         https_proxy=forward_proxy.url(),
         no_proxy="localhost",  # 127.0.0.1 is not bypassed: the TLS upstream is reached through the tunnel
     )

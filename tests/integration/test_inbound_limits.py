@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import pathlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 
 from gateway import settings as settings_mod
-from gateway.config import egress
 from tests.fakes import faults
 from tests.integration import inbound_client as raw
 from tests.plugins.gateway import Gateway
@@ -27,12 +26,9 @@ WRONG_KEY = "thk_aaaaaaaaaaaaaaaa_" + "b" * 56
 
 
 @pytest.fixture
-def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
-    return settings_mod.Settings(
-        config_poll_interval_s=0.2,
-        health_probes=False,
-        data_dir=tmp_path / "data",
-        provider_allow=egress.LOOPBACK_ALLOW,
+def gateway_settings(gateway_settings: settings_mod.Settings) -> settings_mod.Settings:
+    return dataclasses.replace(
+        gateway_settings,
         header_timeout_s=TIMEOUT_S,
         body_timeout_s=TIMEOUT_S,
         max_concurrent_requests=CAP,

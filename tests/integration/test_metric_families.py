@@ -6,24 +6,21 @@ gateway does not expose fails here, before any Prometheus is involved.
 
 from __future__ import annotations
 
-import pathlib
+import dataclasses
 
 import httpx
 import pytest
 from prometheus_client import parser
 
 from gateway import settings as settings_mod
-from tests.fakes import configs
 from tests.integration import observability_traffic as traffic
 from tests.plugins.gateway import Gateway
 
 
 @pytest.fixture
-def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
+def gateway_settings(gateway_settings: settings_mod.Settings) -> settings_mod.Settings:
     """Health probes on: the active prober's gauge is one of the families."""
-    return settings_mod.Settings(
-        config_poll_interval_s=0.2, health_probes=True, data_dir=tmp_path / "data", provider_allow=configs.LOOPBACK
-    )
+    return dataclasses.replace(gateway_settings, health_probes=True)
 
 
 async def exposed(url: str) -> dict[str, set[str]]:

@@ -4,14 +4,14 @@ and ready again once a refresh succeeds: traffic moves to replicas that are know
 from __future__ import annotations
 
 import asyncio
-import pathlib
+import dataclasses
 from typing import Any
 
 import httpx
 import pytest
 
 from gateway import settings as settings_mod
-from gateway.config import egress, snapshot
+from gateway.config import snapshot
 from gateway.serving import supervisor
 from tests.plugins.gateway import Gateway
 from tests.plugins.pg import Outage
@@ -26,14 +26,8 @@ spec: {providerRef: openai, upstreamModel: gpt-4o-mini, pricing: {inputPer1K: 0.
 
 
 @pytest.fixture
-def gateway_settings(tmp_path: pathlib.Path) -> settings_mod.Settings:
-    return settings_mod.Settings(
-        config_poll_interval_s=0.2,
-        config_stale_s=STALE_S,
-        health_probes=False,
-        data_dir=tmp_path / "data",
-        provider_allow=egress.LOOPBACK_ALLOW,
-    )
+def gateway_settings(gateway_settings: settings_mod.Settings) -> settings_mod.Settings:
+    return dataclasses.replace(gateway_settings, config_stale_s=STALE_S)
 
 
 @pytest.fixture

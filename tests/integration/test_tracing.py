@@ -7,8 +7,8 @@ Spans are read after ``gateway.stop()``: shutting down exports every span still 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import pathlib
 import re
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from gateway import settings as settings_mod
 from gateway.observability import tracing_settings
-from tests.fakes import configs, faults, otlp
+from tests.fakes import faults, otlp
 from tests.plugins.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,9 @@ async def collector() -> AsyncIterator[otlp.OtlpReceiver]:
 
 
 @pytest.fixture
-def gateway_settings(tmp_path: pathlib.Path, collector: otlp.OtlpReceiver) -> settings_mod.Settings:
-    return settings_mod.Settings(
-        config_poll_interval_s=0.2,
-        health_probes=False,
-        data_dir=tmp_path / "data",
-        provider_allow=configs.LOOPBACK,
+def gateway_settings(gateway_settings: settings_mod.Settings, collector: otlp.OtlpReceiver) -> settings_mod.Settings:
+    return dataclasses.replace(
+        gateway_settings,
         tracing=tracing_settings.TracingSettings(
             endpoint=collector.url, service_name="tokenhub-test", resource_attributes={"deployment.environment": "ci"}
         ),
