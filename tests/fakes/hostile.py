@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 
 import orjson
 
-from tests.fakes import anthropic_wire, openai_wire
+from tests.fakes import anthropic_wire, openai_wire, raw_http
 
 Case = Literal[
     "sse_without_blank_lines",
@@ -58,47 +58,21 @@ def _json(status: int, body: bytes, content_type: bytes = b"application/json") -
     return [_head(status, reason, content_type, length=len(body)), body]
 
 
-class HostileUpstream:
+class HostileUpstream(raw_http.LoopbackServer):
     """The server; ``requests`` counts the requests it answered, by case."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: dict[str, int] = {}
-        self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
-        self.port = 0
-
-    async def __aenter__(self) -> HostileUpstream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in self._handlers:
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            body = orjson.loads(await reader.readexactly(length)) if length else {}
+            head, raw = await raw_http.read_request(reader)
+            body = orjson.loads(raw) if raw else {}
             path = head.split(b" ")[1].decode()
             case = str(body.get("model", ""))
             self.requests[case] = self.requests.get(case, 0) + 1
@@ -109,7 +83,6 @@ class HostileUpstream:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the gateway hung up: that is what an endless answer is for
         finally:
-            self._handlers.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

@@ -18,6 +18,7 @@ from gateway.config import egress, snapshot
 from gateway.providers import session
 from gateway.providers.http1 import dialing
 from gateway.serving import routing_tables
+from tests.fakes import raw_http
 from tests.plugins.gateway import Gateway
 
 INTERNAL = ("10.0.3.7", "8000", "vllm-internal.svc", "169.254.169.254")
@@ -25,36 +26,16 @@ HTML_PAGE = b"<html><h1>502 Bad Gateway</h1>nginx: upstream 10.0.3.7:8000 (vllm-
 JSON_WITHOUT_MESSAGE = b'{"backend": "10.0.3.7:8000", "host": "vllm-internal.svc"}'
 
 
-class EchoingUpstream:
+class EchoingUpstream(raw_http.LoopbackServer):
     """Answers every request with ``status`` and ``body`` (what a misconfigured proxy in front of a provider sends)."""
 
     def __init__(self, status: int, body: bytes) -> None:
+        super().__init__()
         self.reply = b"HTTP/1.1 %d Oops\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
-        self.port = 0
-        self._server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> EchoingUpstream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
+            await raw_http.read_request(reader)
             writer.write(self.reply)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

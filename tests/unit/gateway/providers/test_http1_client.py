@@ -18,53 +18,25 @@ from cryptography.x509.oid import NameOID
 from gateway.providers.http1 import client as http1
 from gateway.providers.http1 import connection
 from gateway.providers.http1 import errors as http_errors
+from tests.fakes import raw_http
 
 
-class RawServer:
+class RawServer(raw_http.LoopbackServer):
     """Answers each request with what ``reply`` returns; counts connections and keeps the requests it read."""
 
     def __init__(self, reply: Callable[[bytes], list[bytes | float | None]]) -> None:
+        super().__init__()
         self.reply = reply
-        self.connections = 0
         self.requests: list[bytes] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        for task in self._handlers:
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/x"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        self._writers.append(writer)
-        self.connections += 1
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                body = await reader.readexactly(length)
+                head, body = await raw_http.read_request(reader)
                 self.requests.append(head + body)
                 for part in self.reply(head + body):
                     if part is None:  # close the connection here
