@@ -9,7 +9,7 @@ text deltas stream into a message item; a ``tool_use`` block streams its JSON as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 
@@ -21,45 +21,19 @@ from gateway.providers.wire import (
     responses_objects,
     tool_ids,
     tool_namespaces,
-    usage,
 )
 from gateway.providers.wire.chat_to_responses_stream import CUT_SHORT
-from gateway.providers.wire.responses_events import ResponsesEventWriter
+from gateway.providers.wire.responses_events import StreamOptions, TranslatedStream
 
 
-class AnthropicToResponsesStream:
-    def __init__(
-        self,
-        *,
-        request: dict[str, Any],
-        response_id: str,
-        created_at: int,
-        model: str | None = None,
-        input_estimate: int = 0,
-    ) -> None:
-        """``request`` is the validated Responses request; ``model`` the name to show (the client's, usually)."""
-        self._writer = ResponsesEventWriter(
-            request, response_id=response_id, created_at=created_at, model=model or request["model"]
-        )
-        self._usage = usage.UsageAccumulator(input_estimate)
+class AnthropicToResponsesStream(TranslatedStream):
+    def __init__(self, **given: Unpack[StreamOptions]) -> None:
+        """As ``TranslatedStream``: ``request`` (the validated Responses request) and the response's identity."""
+        super().__init__(**given)
         self._blocks: dict[int, dict[str, Any]] = {}  # open thinking blocks by index, as they will be sent back
-        self._custom = tool_namespaces.custom_names(request)
+        self._custom = tool_namespaces.custom_names(given["request"])
         self._custom_json: dict[int, str] = {}  # open custom tool calls by index: their JSON so far
         self._stop_reason: str | None = None
-        self._clean = False
-
-    @property
-    def ended_cleanly(self) -> bool:
-        """Whether the upstream closed the message itself (``message_stop``) without an error."""
-        return self._clean
-
-    @property
-    def usage(self) -> usage.Usage:
-        return self._usage.usage()
-
-    def output(self) -> list[dict[str, Any]]:
-        """The output items so far, as a stored response would keep them."""
-        return self._writer.output("incomplete")
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         if self._writer.ended:
@@ -92,13 +66,6 @@ class AnthropicToResponsesStream:
     def finish(self) -> list[dict[str, Any]]:
         """End the response at the end of the upstream stream; nothing when it already ended."""
         return self.fail(CUT_SHORT)
-
-    def fail(self, message: str, *, code: str = "server_error") -> list[dict[str, Any]]:
-        """End the response as failed: for the caller, when the upstream connection breaks."""
-        out: list[dict[str, Any]] = []
-        if not self._writer.ended:
-            self._writer.fail(out, self._usage.usage(), code=code, message=message)
-        return out
 
     def _block_start(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         kind = block.get("type")

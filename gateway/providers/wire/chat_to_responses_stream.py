@@ -11,7 +11,7 @@ Chat client, a Responses client would take ``response.incomplete`` as a delibera
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 
@@ -21,54 +21,27 @@ from gateway.providers.wire import (
     error_bodies,
     responses_objects,
     tool_namespaces,
-    usage,
 )
-from gateway.providers.wire.responses_events import ResponsesEventWriter
+from gateway.providers.wire.responses_events import StreamOptions, TranslatedStream
 
 CUT_SHORT = "the upstream stream ended before the answer was complete"
 
 
-class ChatToResponsesStream:
-    def __init__(
-        self,
-        *,
-        request: dict[str, Any],
-        response_id: str,
-        created_at: int,
-        model: str | None = None,
-        input_estimate: int = 0,
-    ) -> None:
-        """``request`` is the validated Responses request; ``model`` the name to show (the client's, usually)."""
-        self._writer = ResponsesEventWriter(
-            request, response_id=response_id, created_at=created_at, model=model or request["model"]
-        )
-        self._response_id = response_id
-        self._usage = usage.UsageAccumulator(input_estimate)
+class ChatToResponsesStream(TranslatedStream):
+    def __init__(self, **given: Unpack[StreamOptions]) -> None:
+        """As ``TranslatedStream``: ``request`` (the validated Responses request) and the response's identity."""
+        super().__init__(**given)
         self._calls: set[int] = set()  # tool_calls indexes seen
-        self._custom_names = tool_namespaces.custom_names(request)
+        self._custom_names = tool_namespaces.custom_names(given["request"])
         self._wrapped: dict[object, str] = {}  # open custom calls made as function calls: their JSON so far
         self._dropped_fragments = 0
         self._reasoning_tokens = 0
         self._finish_reason: str | None = None
-        self._clean = False
-
-    @property
-    def ended_cleanly(self) -> bool:
-        """Whether the upstream gave a finish reason (the answer is whole) and no error."""
-        return self._clean
 
     @property
     def dropped_fragments(self) -> int:
         """Argument fragments that came after their call had ended (with the finish reason): unsendable."""
         return self._dropped_fragments
-
-    @property
-    def usage(self) -> usage.Usage:
-        return self._usage.usage()
-
-    def output(self) -> list[dict[str, Any]]:
-        """The output items so far, as a stored response would keep them."""
-        return self._writer.output("incomplete")
 
     def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         if self._writer.ended:
@@ -100,13 +73,6 @@ class ChatToResponsesStream:
         counted = self._usage.usage()
         self._writer.complete(out, counted, reasoning_tokens=self._reasoning_tokens, incomplete=incomplete)
         self._clean = True
-        return out
-
-    def fail(self, message: str, *, code: str = "server_error") -> list[dict[str, Any]]:
-        """End the response as failed: for the caller, when the upstream connection breaks."""
-        out: list[dict[str, Any]] = []
-        if not self._writer.ended:
-            self._fail(out, code, message)
         return out
 
     def _fail(self, out: list[dict[str, Any]], code: str, message: str) -> None:

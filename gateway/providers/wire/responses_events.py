@@ -12,7 +12,7 @@ interleave their argument fragments), each with its own ``output_index``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 
@@ -307,3 +307,55 @@ def _part(kind: str, text: str) -> dict[str, Any]:
 def encode(event: dict[str, Any]) -> bytes:
     """One Responses stream event as SSE, named by its ``type`` as OpenAI's own streams name them."""
     return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+class StreamOptions(TypedDict):
+    """``TranslatedStream``'s arguments, for subclasses to pass through."""
+
+    request: dict[str, Any]
+    response_id: str
+    created_at: int
+    model: NotRequired[str | None]
+    input_estimate: NotRequired[int]
+
+
+class TranslatedStream:
+    """What every translation of an upstream stream into the Responses stream shares: the writer, the usage
+    counted so far, and how a stream that breaks is ended. Subclasses feed the upstream's own events."""
+
+    def __init__(
+        self,
+        *,
+        request: dict[str, Any],
+        response_id: str,
+        created_at: int,
+        model: str | None = None,
+        input_estimate: int = 0,
+    ) -> None:
+        """``request`` is the validated Responses request; ``model`` the name to show (the client's, usually)."""
+        self._writer = ResponsesEventWriter(
+            request, response_id=response_id, created_at=created_at, model=model or request["model"]
+        )
+        self._response_id = response_id
+        self._usage = usage.UsageAccumulator(input_estimate)
+        self._clean = False
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """Whether the upstream ended the answer itself (it is whole) without an error."""
+        return self._clean
+
+    @property
+    def usage(self) -> usage.Usage:
+        return self._usage.usage()
+
+    def output(self) -> list[dict[str, Any]]:
+        """The output items so far, as a stored response would keep them."""
+        return self._writer.output("incomplete")
+
+    def fail(self, message: str, *, code: str = "server_error") -> list[dict[str, Any]]:
+        """End the response as failed: for the caller, when the upstream connection breaks."""
+        out: list[dict[str, Any]] = []
+        if not self._writer.ended:
+            self._writer.fail(out, self._usage.usage(), code=code, message=message)
+        return out
